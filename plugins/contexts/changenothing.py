@@ -1,0 +1,27 @@
+"""``changenothing``: a context that leaves the environment as it is."""
+
+from __future__ import annotations
+
+from pscheduler.hookspecs import Context, hookimpl
+from pscheduler_plugins.common import MAINTAINER
+
+
+@hookimpl
+def pscheduler_contexts() -> list[Context]:
+    return [
+        Context(
+            enumeration={
+                "schema": 1,
+                "name": "changenothing",
+                "description": "Change nothing (for testing)",
+                "version": "1.0",
+                "maintainer": MAINTAINER,
+            },
+            data_schema={
+                "type": "object",
+                "properties": {"schema": {"type": "integer", "enum": [1]}},
+                "additionalProperties": False,
+            },
+            wrap=lambda data, argv: argv,
+        )
+    ]
