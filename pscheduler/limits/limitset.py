@@ -39,9 +39,9 @@ class LimitSet:
             schema = LIMIT_CLONE if isinstance(entry, dict) and "clone" in entry else LIMIT_PLAIN
             problem = schema_error(schema, entry)
             if problem:
-                raise error(
-                    f"Invalid limit configuration: {problem.replace('At /', f'At /limits/{index}/', 1).rstrip('/')}"
-                )
+                path, _, why = problem.removeprefix("At ").partition(": ")
+                where = f"/limits/{index}" + ("" if path == "/" else path)
+                raise error(f"Invalid limit configuration: At {where}: {why}")
             name = entry["name"]
             if name in self.limits:
                 raise error(f"Duplicate limit '{name}'")
