@@ -9,6 +9,7 @@ an allowed member.  Each call has its own socket, so both are thread-safe.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from pscheduler_plugins.archivers._shared import (
@@ -59,7 +60,15 @@ _FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6, None: socket.AF_UNSPEC}
 
 def _resolve(data: dict, kind: int) -> tuple:
     """(family, address) of the destination; OSError (gaierror) when it does not resolve."""
-    family = _FAMILIES[data.get("ip-version")]
+    version = data.get("ip-version")
+    try:
+        literal = ipaddress.ip_address(data["host"])
+    except ValueError:
+        literal = None
+    if literal is not None and version is not None and literal.version != version:
+        # Said here rather than by getaddrinfo, which would ask DNS about the literal.
+        raise OSError(f"not an IPv{version} address")
+    family = _FAMILIES[version]
     infos = socket.getaddrinfo(data["host"], data["port"], family, kind)
     return infos[0][0], infos[0][4]
 

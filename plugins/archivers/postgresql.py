@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
-
-from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler_plugins.archivers._shared import (
     RETRY_POLICY,
     STRING,
@@ -27,6 +24,9 @@ from pscheduler_plugins.archivers._shared import (
     versioned_schema,
 )
 from pscheduler_plugins.common import DURATION, MAINTAINER
+from psycopg2 import sql
+
+from pscheduler.hookspecs import Archiver, hookimpl
 
 MAX_SCHEMA = 1
 DEFAULT_EXPIRES = 3600.0
