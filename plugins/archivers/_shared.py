@@ -124,6 +124,7 @@ class ConnectionCache:
         self._close = close
         self._lock = threading.Lock()
         self._entries: dict[Any, list] = {}  # key -> [lock, connection, expires_at]
+        self.connects = 0  # connections opened so far, for logs and tests
 
     def _entry(self, key: Any) -> list:
         with self._lock:
@@ -149,6 +150,8 @@ class ConnectionCache:
                 self._drop(entry)
             if entry[1] is None:
                 entry[1] = connect()
+                with self._lock:
+                    self.connects += 1
                 entry[2] = time.monotonic() + expires
             try:
                 return action(entry[1])

@@ -144,7 +144,8 @@ def archive(record: dict) -> dict:
     except pika.exceptions.NackError:
         return failure(record, "Broker refused the message (nack)")
     except pika.exceptions.AMQPError as exc:
-        return failure(record, f"Pika error: {type(exc).__name__}: {exc}")
+        detail = str(exc) or "; ".join(str(arg) for arg in exc.args) or "unable to reach the broker"
+        return failure(record, f"Pika error: {type(exc).__name__}: {detail}")
     except (OSError, ValueError) as exc:
         return failure(record, f"Failed to publish: {exc}")
     return {"succeeded": True}
