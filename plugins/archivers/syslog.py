@@ -43,7 +43,7 @@ SERVER = {
     "x-invalid-message": "'%s' is not a socket path or host[:port]",
 }
 _V1_PROPS = {
-    "ident": {"type": "string", "pattern": r"^[^\s:]{1,48}$"},
+    "ident": {"type": "string"},
     "facility": {"type": "string", "enum": sorted(FACILITIES)},
     "priority": {"type": "string", "enum": sorted(PRIORITIES, key=PRIORITIES.get)},
 }

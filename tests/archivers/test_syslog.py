@@ -82,7 +82,7 @@ def test_missing_local_socket_is_a_failure_without_retry(tmp_path):
         ({"priority": "loud"}, "At /priority:"),
         ({"server": "127.0.0.1"}, "Additional properties"),
         ({"schema": 2, "server": "a b"}, "is not a socket path or host[:port]"),
-        ({"ident": "has space"}, "At /ident:"),
+        ({"ident": 7}, "At /ident:"),
         ({"schema": 3}, "Schema version 3 is not supported (highest is 2)."),
     ],
 )
