@@ -15,7 +15,11 @@ DURATION = {
     "x-invalid-message": "'%s' is not a valid ISO 8601 duration",
 }
 HOST = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^\s/]+$"}
-URL_HOST_PORT = {"type": "string", "minLength": 1, "pattern": r"^(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+)(:\d{1,5})?$"}
+URL_HOST_PORT = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": r"^(\[[0-9a-fA-F:.]+\]|[^\s/:\[\]]+)(:\d{1,5})?$",
+}
 PROBABILITY = {"type": "number", "minimum": 0.0, "maximum": 1.0}
 CARDINAL = {"type": "integer", "minimum": 1}
 SCHEMA_V1 = {"type": "integer", "enum": [1]}

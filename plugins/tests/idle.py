@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 
+from pscheduler_plugins.common import DURATION, HOST, MAINTAINER, URL_HOST_PORT
+
 from pscheduler.hookspecs import PluginError, Test, hookimpl
 from pscheduler.toolkit.speccli import SpecParser
-from pscheduler_plugins.common import DURATION, HOST, MAINTAINER, URL_HOST_PORT
 
 _V1 = {
     "type": "object",
@@ -142,5 +143,7 @@ def pscheduler_tests() -> list[Test]:
     return [
         _test("idle", "Consume time without doing anything", "background"),
         _test("idleex", "Consume time exclusively (for testing the scheduler)", "exclusive"),
-        _test("idlebgm", "Consume time as a background-multi test (for testing)", "background-multi"),
+        _test(
+            "idlebgm", "Consume time as a background-multi test (for testing)", "background-multi"
+        ),
     ]
