@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler_plugins.common import MAINTAINER
+
+from pscheduler.hookspecs import Archiver, hookimpl
 
 DATA_SCHEMA = {
     "type": "object",

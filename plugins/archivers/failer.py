@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 import time
 
+from pscheduler_plugins.common import DURATION, MAINTAINER, PROBABILITY
+
 from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration
-from pscheduler_plugins.common import DURATION, MAINTAINER, PROBABILITY
 
 _COMMON = {"delay": DURATION, "fail": PROBABILITY, "retry": PROBABILITY}
 DATA_SCHEMA = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pscheduler.hookspecs import Context, hookimpl
 from pscheduler_plugins.common import MAINTAINER
+
+from pscheduler.hookspecs import Context, hookimpl
 
 
 @hookimpl

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import html
 
+from pscheduler_plugins.common import DURATION, HOST, MAINTAINER, URL_HOST_PORT
+
 from pscheduler.hookspecs import PluginError, Test, hookimpl
 from pscheduler.toolkit.speccli import SpecParser
-from pscheduler_plugins.common import DURATION, HOST, MAINTAINER, URL_HOST_PORT
 
 _V1 = {
     "type": "object",

@@ -5,9 +5,16 @@ from __future__ import annotations
 import html
 import json
 
+from pscheduler_plugins.common import (
+    HOST,
+    MAINTAINER,
+    PROBABILITY,
+    URL_HOST_PORT,
+    participants_from,
+)
+
 from pscheduler.hookspecs import PluginError, Test, hookimpl
 from pscheduler.toolkit.speccli import SpecParser
-from pscheduler_plugins.common import HOST, MAINTAINER, PROBABILITY, URL_HOST_PORT, participants_from
 
 SPEC_SCHEMA = {
     "type": "object",

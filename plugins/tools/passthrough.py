@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler_plugins.common import MAINTAINER
+
+from pscheduler.hookspecs import Tool, hookimpl
 
 
 def run(input: dict, control) -> dict:

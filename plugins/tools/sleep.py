@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pscheduler_plugins.common import MAINTAINER
+
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import duration_to_iso, parse_duration, parse_timestamp
-from pscheduler_plugins.common import MAINTAINER
 
 
 def _duration(test: dict) -> dt.timedelta:
