@@ -143,5 +143,7 @@ def pscheduler_tests() -> list[Test]:
     return [
         _test("idle", "Consume time without doing anything", "background"),
         _test("idleex", "Consume time exclusively (for testing the scheduler)", "exclusive"),
-        _test("idlebgm", "Consume time as a background-multi test (for testing)", "background-multi"),
+        _test(
+            "idlebgm", "Consume time as a background-multi test (for testing)", "background-multi"
+        ),
     ]

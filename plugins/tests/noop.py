@@ -35,8 +35,11 @@ RESULT_SCHEMA = {
 
 
 def cli_to_spec(args: list) -> dict:
-    parser = SpecParser(prog="noop", description="Pass data through.",
-                        epilog="Example:\n  task noop --data '{\"a\": 1}' --fail 0.5\n")
+    parser = SpecParser(
+        prog="noop",
+        description="Pass data through.",
+        epilog="Example:\n  task noop --data '{\"a\": 1}' --fail 0.5\n",
+    )
     parser.add_argument("--data", help="JSON data to pass through")
     parser.add_argument("--host", help="Host to run on")
     parser.add_argument("--host-node", help="pScheduler node on the host")
