@@ -1,0 +1,107 @@
+"""The Flask application factory: used the same way by gunicorn, the tests and the dev server.
+
+Views are thin: parse the request, call one domain function, turn its result or typed error
+into a response.  Everything lives under ``/pscheduler/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from pscheduler.api.responses import text
+from pscheduler.config import Config
+from pscheduler.db import Database, DatabaseUnavailable
+from pscheduler.errors import DomainError
+from pscheduler.plugins import PluginFailure
+
+log = logging.getLogger(__name__)
+
+MAX_API = 6
+MAX_BODY = 1024 * 1024
+_SLASHES = re.compile(r"//+")
+
+
+class _CollapseSlashes:
+    """Leads fetch ``/pscheduler//api`` and ``//tools``: treat runs of slashes as one."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if "//" in path:
+            environ["PATH_INFO"] = _SLASHES.sub("/", path)
+        return self.app(environ, start_response)
+
+
+def _check_api_level():
+    raw = request.args.get("api")
+    if raw is None:
+        return None
+    try:
+        level = int(raw)
+    except ValueError:
+        return text(400, f"Invalid API value '{raw}': Invalid API value {raw}: Invalid integer.")
+    if level > MAX_API:
+        return text(501, f"No API above {MAX_API} is supported")
+    return None
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return text(exc.status, exc.message or "Request failed")
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_down(exc: DatabaseUnavailable):
+        log.warning("%s", exc)
+        return text(
+            503,
+            "Service unavailable: the database cannot be reached; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(PluginFailure)
+    def plugin_failure(exc: PluginFailure):
+        return text(500, f"A plugin failed: {exc}")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        if code == 404:
+            return text(404, "Resource not found.")
+        if code == 405:
+            allow = exc.get_headers()
+            headers = {k: v for k, v in allow if k.lower() == "allow"}
+            return text(405, f"{request.method} not allowed on this resource", headers=headers)
+        if code == 413:
+            return text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+        return text(code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("Unexpected error serving %s %s", request.method, request.path)
+        return text(500, "Internal problem; see system logs.")
+
+
+def create_app(config: Config | None = None, db: Database | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False
+    app.extensions["pscheduler.config"] = config
+    app.extensions["pscheduler.db"] = db or Database(config.dsn or "", "pscheduler-api")
+    app.url_map.strict_slashes = True
+    app.before_request(_check_api_level)
+    _register_errors(app)
+
+    from pscheduler.api import admin, catalog
+
+    for module in (admin, catalog):
+        app.register_blueprint(module.bp, url_prefix="/pscheduler")
+    app.wsgi_app = _CollapseSlashes(app.wsgi_app)
+    return app

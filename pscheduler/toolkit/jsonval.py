@@ -48,7 +48,9 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 def schema_error(schema: dict, value: Any) -> str | None:
     """Validate ``value``; None when valid, else ``At /<path>: <problem>`` for the best error."""
-    validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
     validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import uuid
-
-import pytest
 
 from pscheduler import plugins
 from pscheduler.toolkit.iso8601 import format_timestamp, utcnow
 from pscheduler.toolkit.jsonval import schema_error
 from pscheduler.toolkit.program import RunControl
-
-
-def require_program(name: str) -> None:
-    """Skip when ``name`` is missing, unless PSCHEDULER_REQUIRE_TOOLS=1 (CI): then fail."""
-    if shutil.which(name):
-        return
-    if os.environ.get("PSCHEDULER_REQUIRE_TOOLS") == "1":
-        pytest.fail(f"{name} is required (PSCHEDULER_REQUIRE_TOOLS=1) but not installed")
-    pytest.skip(f"{name} is not installed")
+from tests.helpers import require_program  # noqa: F401 - re-exported for the plugin tests
 
 
 def get_test(name: str):

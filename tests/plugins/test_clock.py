@@ -13,11 +13,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from plugin_helpers import control_for, formatted, get_test, get_tool, measure, run_input
 from pscheduler_plugins.tools.psclock import clock_url
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
+from tests.plugins.plugin_helpers import (
+    control_for,
+    formatted,
+    get_test,
+    get_tool,
+    measure,
+    run_input,
+)
 
 
 @pytest.fixture(scope="module")

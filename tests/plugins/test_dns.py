@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import control_for, formatted, get_test, get_tool, measure, run_input
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
 from pscheduler.toolkit.jsonval import schema_error
+from tests.plugins.plugin_helpers import (
+    control_for,
+    formatted,
+    get_test,
+    get_tool,
+    measure,
+    run_input,
+)
 
 dnslib = pytest.importorskip("dnslib")
 from dnslib import RR  # noqa: E402

@@ -6,11 +6,18 @@ import http.server
 import threading
 
 import pytest
-from plugin_helpers import control_for, formatted, get_test, get_tool, measure, run_input
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
 from pscheduler.toolkit.jsonval import schema_error
+from tests.plugins.plugin_helpers import (
+    control_for,
+    formatted,
+    get_test,
+    get_tool,
+    measure,
+    run_input,
+)
 
 PAGE = b"<html><body>Welcome to the test page</body></html>"
 

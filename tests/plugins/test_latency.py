@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from plugin_helpers import formatted, get_test, get_tool, measure, require_program
 from pscheduler_plugins.tools.owping import parse_raw
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
+from tests.plugins.plugin_helpers import formatted, get_test, get_tool, measure, require_program
 
 
 def test_halfping_loopback():

@@ -7,11 +7,11 @@ import socket
 import subprocess
 
 import pytest
-from plugin_helpers import formatted, get_test, get_tool, measure, require_program
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
 from pscheduler.toolkit.iso8601 import parse_duration
+from tests.plugins.plugin_helpers import formatted, get_test, get_tool, measure, require_program
 
 
 def _ms(iso: str) -> float:

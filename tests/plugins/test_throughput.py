@@ -6,7 +6,12 @@ import datetime as dt
 import threading
 
 import pytest
-from plugin_helpers import (
+
+from pscheduler import plugins
+from pscheduler.hookspecs import UsageError
+from pscheduler.toolkit.iso8601 import format_timestamp, utcnow
+from pscheduler.toolkit.jsonval import schema_error
+from tests.plugins.plugin_helpers import (
     control_for,
     formatted,
     get_test,
@@ -15,11 +20,6 @@ from plugin_helpers import (
     require_program,
     run_input,
 )
-
-from pscheduler import plugins
-from pscheduler.hookspecs import UsageError
-from pscheduler.toolkit.iso8601 import format_timestamp, utcnow
-from pscheduler.toolkit.jsonval import schema_error
 
 
 def test_loopback_tcp_two_streams_with_intervals():

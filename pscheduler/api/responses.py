@@ -1,0 +1,48 @@
+"""Response helpers with the original's exact bodies and types (spec/api.md §0.2)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, request
+
+from pscheduler.api.args import arg_boolean
+
+
+def dumps(data: Any, pretty: bool | None = None) -> str:
+    if pretty is None:
+        pretty = arg_boolean("pretty")
+    if pretty:
+        return (
+            json.dumps(data, sort_keys=True, indent=4, separators=(", ", ": "), default=str) + "\n"
+        )
+    return json.dumps(data, separators=(",", ":"), default=str) + "\n"
+
+
+def ok_json(data: Any, status: int = 200) -> Response:
+    return Response(dumps(data), status=status, mimetype="application/json")
+
+
+def ok(message: str = "OK", mimetype: str | None = None) -> Response:
+    return Response(message + "\n", status=200, mimetype=mimetype or "text/html")
+
+
+def text(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response(
+        message.rstrip("\n") + "\n", status=status, mimetype="text/plain", headers=headers
+    )
+
+
+def see_other(url: str) -> Response:
+    return Response(url + "\n", status=303, mimetype="text/html", headers={"Location": url})
+
+
+def base_url() -> str:
+    """The request URL without its query, as the hrefs the original builds."""
+    return request.base_url.rstrip("/")
+
+
+def root_url() -> str:
+    """``<scheme>://<host>[:port]/pscheduler``, as the client reached us."""
+    return request.url_root.rstrip("/") + "/pscheduler"

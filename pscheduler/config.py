@@ -1,0 +1,104 @@
+"""Node configuration: one object built from flags and environment, shared by every process.
+
+The supervisor passes it to its children through ``PSCHEDULER_*`` environment variables, the
+same variables a systemd environment file sets, so a process started alone behaves the same.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+_ENV = {
+    "dsn": "PSCHEDULER_DSN",
+    "state_dir": "PSCHEDULER_STATE_DIR",
+    "config_dir": "PSCHEDULER_CONFIG_DIR",
+    "listen": "PSCHEDULER_LISTEN",
+    "hostname": "PSCHEDULER_HOSTNAME",
+    "tls": "PSCHEDULER_TLS",
+    "cert": "PSCHEDULER_CERT",
+    "key": "PSCHEDULER_KEY",
+    "limits": "PSCHEDULER_LIMITS",
+    "ntp_server": "PSCHEDULER_NTP_SERVER",
+    "debug": "PSCHEDULER_DEBUG",
+    "api_workers": "PSCHEDULER_API_WORKERS",
+}
+
+
+@dataclass
+class Config:
+    dsn: str | None = None
+    state_dir: str = ""
+    config_dir: str = ""
+    listen: str = "127.0.0.1:8443"
+    hostname: str = ""
+    tls: bool = True
+    cert: str = ""
+    key: str = ""
+    limits: str = ""
+    ntp_server: str = "pool.ntp.org"
+    debug: bool = False
+    api_workers: int = 2
+
+    def finish(self) -> Config:
+        """Fill the defaults that depend on other settings."""
+        if not self.state_dir:
+            self.state_dir = platformdirs.user_data_dir("pscheduler")
+        self.state_dir = str(Path(self.state_dir).expanduser().resolve())
+        if not self.config_dir:
+            self.config_dir = self.state_dir
+        if not self.hostname:
+            self.hostname = (
+                self.listen_host if self.listen_host not in ("0.0.0.0", "::") else socket.getfqdn()
+            )
+        if not self.cert:
+            self.cert = str(Path(self.state_dir) / "tls" / "cert.pem")
+        if not self.key:
+            self.key = str(Path(self.state_dir) / "tls" / "key.pem")
+        if not self.limits:
+            self.limits = str(Path(self.config_dir) / "limits.conf")
+        return self
+
+    @property
+    def listen_host(self) -> str:
+        host, _, _ = self.listen.rpartition(":")
+        return host.strip("[]") or "127.0.0.1"
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def node_address(self) -> str:
+        """host[:port] that other nodes and clients use to reach this node."""
+        host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
+        return host if self.listen_port == 443 else f"{host}:{self.listen_port}"
+
+    def to_env(self) -> dict[str, str]:
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value == "":
+                continue
+            env[_ENV[f.name]] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return env
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        environ = os.environ if environ is None else environ
+        config = cls()
+        for f in fields(cls):
+            raw = environ.get(_ENV[f.name])
+            if raw is None:
+                continue
+            if f.type in ("bool", bool):
+                setattr(config, f.name, raw.lower() in ("1", "true", "yes", "on"))
+            elif f.type in ("int", int):
+                setattr(config, f.name, int(raw))
+            else:
+                setattr(config, f.name, raw)
+        return config.finish()

@@ -1,0 +1,232 @@
+"""``pscheduler-server``: runs a whole node, or one of its processes alone.
+
+With no subcommand it is the supervisor: it starts the embedded PostgreSQL (unless a DSN is
+given), applies migrations, makes a TLS certificate if there is none, then runs the API and
+the four daemons as child processes, restarting any that dies.  Ctrl-C or SIGTERM stops every
+child and the database, and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from pscheduler import logs
+from pscheduler.config import Config
+from pscheduler.db import DatabaseUnavailable
+
+log = logging.getLogger("pscheduler.server")
+
+PROCESSES = ("api", "scheduler", "runner", "archiver", "ticker")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pscheduler-server",
+        description="Run a pscheduler node (API, scheduler, runner, archiver, ticker).",
+    )
+    parser.add_argument("--listen", help="HOST:PORT for the API (default 127.0.0.1:8443)")
+    parser.add_argument("--state-dir", help="where the node keeps its database and certificate")
+    parser.add_argument(
+        "--config-dir", help="where limits.conf and default archives live (default: the state dir)"
+    )
+    parser.add_argument(
+        "--dsn", help="PostgreSQL DSN (or PSCHEDULER_DSN); default: embedded server"
+    )
+    parser.add_argument("--no-tls", action="store_true", help="serve plain HTTP")
+    parser.add_argument(
+        "--cert", help="TLS certificate (PEM); default: self-signed in the state dir"
+    )
+    parser.add_argument("--key", help="TLS private key (PEM)")
+    parser.add_argument("--hostname", help="the name this node puts in URLs")
+    parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
+    parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
+    parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--debug", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the whole node (the default)")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    for name in PROCESSES:
+        sub.add_parser(name, help=f"run the {name} process alone")
+    return parser
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    config = Config.from_env()
+    for name in (
+        "listen",
+        "state_dir",
+        "config_dir",
+        "dsn",
+        "cert",
+        "key",
+        "hostname",
+        "limits",
+        "ntp_server",
+        "api_workers",
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(config, name, value)
+    if args.no_tls:
+        config.tls = False
+    if args.debug:
+        config.debug = True
+    # Derived defaults depend on what the flags changed.
+    if args.listen and not args.hostname and "PSCHEDULER_HOSTNAME" not in os.environ:
+        config.hostname = ""
+    if args.state_dir:
+        for name, env in (
+            ("config_dir", "PSCHEDULER_CONFIG_DIR"),
+            ("cert", "PSCHEDULER_CERT"),
+            ("key", "PSCHEDULER_KEY"),
+            ("limits", "PSCHEDULER_LIMITS"),
+        ):
+            if getattr(args, name, None) is None and env not in os.environ:
+                setattr(config, name, "")
+    return config.finish()
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the supervisor dies, even by kill -9 (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Supervisor:
+    def __init__(self, config: Config):
+        self.config = config
+        self.children: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, tuple[int, float]] = {}
+        self.stopping = False
+
+    def spawn(self, name: str) -> None:
+        env = dict(os.environ)
+        env.update(self.config.to_env())
+        self.children[name] = subprocess.Popen(
+            [sys.executable, "-m", "pscheduler.server", name],
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._stop)
+        for name in PROCESSES:
+            self.spawn(name)
+        scheme = "https" if self.config.tls else "http"
+        log.info(
+            "Node running at %s://%s/pscheduler/ (state in %s)",
+            scheme,
+            self.config.listen,
+            self.config.state_dir,
+        )
+        while not self.stopping:
+            for name, proc in list(self.children.items()):
+                code = proc.poll()
+                if code is None or self.stopping:
+                    continue
+                count, since = self.restarts.get(name, (0, time.monotonic()))
+                if time.monotonic() - since > 60:
+                    count, since = 0, time.monotonic()
+                delay = min(30.0, 0.5 * (2**count))
+                log.error("%s exited with status %s; restarting in %.1f s", name, code, delay)
+                self.restarts[name] = (count + 1, since)
+                end = time.monotonic() + delay
+                while not self.stopping and time.monotonic() < end:
+                    time.sleep(0.1)
+                if not self.stopping:
+                    self.spawn(name)
+            time.sleep(0.2)
+        return self.shutdown()
+
+    def _stop(self, signum, frame) -> None:  # noqa: ARG002
+        self.stopping = True
+
+    def shutdown(self) -> int:
+        for proc in self.children.values():
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for proc in self.children.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.1, deadline - time.monotonic()))
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        log.info("All processes stopped")
+        return 0
+
+
+def run_node(config: Config) -> int:
+    from pscheduler.db import migrate
+    from pscheduler.embedded import EmbeddedPostgres
+    from pscheduler.tls import ensure_certificate
+
+    os.makedirs(config.state_dir, exist_ok=True)
+    embedded = None
+    if not config.dsn:
+        embedded = EmbeddedPostgres(config.state_dir)
+        log.info("Starting the embedded PostgreSQL in %s", embedded.pgdata)
+        config.dsn = embedded.start()
+    try:
+        migrate.upgrade(config.dsn)
+        if config.tls:
+            ensure_certificate(config.cert, config.key, config.hostname)
+        return Supervisor(config).run()
+    finally:
+        if embedded is not None:
+            log.info("Stopping the embedded PostgreSQL")
+            embedded.stop()
+
+
+def run_process(name: str, config: Config) -> int:
+    if name == "api":
+        from pscheduler.api.serve import serve
+
+        return serve(config)
+    import importlib
+
+    module = importlib.import_module(f"pscheduler_daemons.{name}")
+    return module.main(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    config = build_config(args)
+    logs.setup("server" if command in ("run", "db") else command, config.debug)
+    try:
+        if command == "run":
+            return run_node(config)
+        if command == "db":
+            if not config.dsn:
+                log.error("db upgrade needs --dsn or PSCHEDULER_DSN")
+                return 2
+            from pscheduler.db import migrate
+
+            applied = migrate.upgrade(config.dsn)
+            print(f"Applied migrations: {applied}" if applied else "Database is up to date")
+            return 0
+        if not config.dsn:
+            log.error("%s needs --dsn or PSCHEDULER_DSN", command)
+            return 2
+        return run_process(command, config)
+    except DatabaseUnavailable as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

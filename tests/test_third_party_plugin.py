@@ -1,0 +1,36 @@
+"""A third-party package adds a test type with no change to the core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "pscheduler-example-plugin"
+
+
+@pytest.fixture
+def example_installed():
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+    subprocess.run(pip + [str(EXAMPLE)], check=True, timeout=180)
+    yield
+    subprocess.run(
+        [sys.executable, "-m", "pip", "uninstall", "-q", "-y", "pscheduler-example-plugin"],
+        check=True,
+        timeout=120,
+    )
+
+
+def test_example_plugin_appears_after_install(example_installed, make_node):
+    node = make_node()
+    tests = {e["name"] for e in node.get("tests", params={"expanded": ""}).json()}
+    assert "hello" in tests
+    assert node.get("tests/hello").json()["description"].startswith("Say hello")
+    tools = node.get("tests/hello/tools").json()
+    assert [u.rsplit("/", 1)[1] for u in tools] == ["wave"]
+    assert node.get("tests/hello/spec", params={"args": '["--name", "Ada"]'}).json() == {
+        "schema": 1,
+        "name": "Ada",
+    }
