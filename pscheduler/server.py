@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
     for name in PROCESSES:
         sub.add_parser(name, help=f"run the {name} process alone")
+    from pscheduler.tokencli import add_parser as add_token_parser
+
+    add_token_parser(sub)
     return parser
 
 
@@ -204,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
-    logs.setup("server" if command in ("run", "db") else command, config.debug)
+    logs.setup("server" if command in ("run", "db", "token") else command, config.debug)
     try:
         if command == "run":
             return run_node(config)
@@ -217,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
             applied = migrate.upgrade(config.dsn)
             print(f"Applied migrations: {applied}" if applied else "Database is up to date")
             return 0
+        if command == "token":
+            from pscheduler.tokencli import run as run_token
+
+            return run_token(args, config)
         if not config.dsn:
             log.error("%s needs --dsn or PSCHEDULER_DSN", command)
             return 2
