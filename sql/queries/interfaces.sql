@@ -5,9 +5,7 @@
 -- name: panoptes_task_workflows
 -- Tasks seen as workflows, with their runs counted by Panoptes status.
 SELECT t.uuid AS id, t.test_type, t.tool, t.json, t.enabled, t.added,
-       t.enabled AND (t.repeat IS NOT NULL OR t.repeat_cron IS NOT NULL)
-           AND (t.until IS NULL OR t.until > now())
-           AND (t.max_runs IS NULL OR t.runs < t.max_runs) AS more_to_come,
+       t.enabled AND t.next_ideal IS NOT NULL AS more_to_come,
        count(r.id) AS jobs_total,
        count(r.id) FILTER (WHERE r.state = ANY(%(done)s)) AS jobs_done,
        count(r.id) FILTER (WHERE r.state = ANY(%(running)s)) AS jobs_running,
