@@ -12,7 +12,8 @@ SELECT t.uuid AS id, t.test_type, t.tool, t.json, t.enabled, t.added,
        count(r.id) FILTER (WHERE r.state = ANY(%(pending)s)) AS jobs_pending,
        count(r.id) FILTER (WHERE r.state = 'canceled') AS jobs_cancelled,
        min(r.started) AS started_at,
-       max(upper(r.times)) FILTER (WHERE r.state = ANY(%(done)s)) AS completed_at,
+       -- Cancelled future runs end "now", never in the future.
+       max(least(upper(r.times), now())) FILTER (WHERE r.state = ANY(%(done)s)) AS completed_at,
        (array_agg(r.state ORDER BY lower(r.times) DESC, r.id DESC)
            FILTER (WHERE r.state = ANY(%(done)s)))[1] AS last_done_state
 FROM task t LEFT JOIN run r ON r.task = t.id
