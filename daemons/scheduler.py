@@ -1,15 +1,31 @@
-"""The scheduler daemon."""
+"""The scheduler daemon: places runs for the tasks this node leads, up to the horizon.
+
+Wakes at once when a task changes (NOTIFY task_change) or a run leaves the timeline; a slow
+timer is only the safety net and the horizon's moving edge.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from pscheduler_daemons.loop import run_loop
 
+from pscheduler import scheduling
 from pscheduler.config import Config
+
+log = logging.getLogger(__name__)
+BATCH = 200
 
 
 def step(db, notes) -> float:
-    return 10.0
+    while True:
+        done = scheduling.schedule_pass(db, limit=BATCH)
+        if done.placed or done.nonstarts:
+            log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
+        if done.placed + done.nonstarts == 0:
+            break
+    return min(10.0, scheduling.seconds_until_next_work(db))
 
 
 def main(config: Config) -> int:
-    return run_loop("scheduler", config, ["scheduler_wake"], step)
+    return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

@@ -88,7 +88,7 @@ def duration_to_iso(value: dt.timedelta | float | int | None) -> str | None:
         time_part += f"{int(minutes)}M"
     if seconds:
         secs = round(seconds, 6)
-        time_part += f"{int(secs)}S" if secs == int(secs) else f"{secs:g}S"
+        time_part += f"{int(secs)}S" if secs == int(secs) else f"{secs:.6f}".rstrip("0") + "S"
     if time_part:
         out += "T" + time_part
     if out == "P":

@@ -56,14 +56,13 @@ CREATE TABLE task (
     repeat_cron text,
     until timestamptz,
     max_runs integer CHECK (max_runs IS NULL OR max_runs > 0),
-    runs integer NOT NULL DEFAULT 0,
-    runs_started integer NOT NULL DEFAULT 0,
-    first_start timestamptz,
-    latest timestamptz,
+    -- The scheduler's cursor: the ideal start of the next run to place (NULL: none left).
+    next_ideal timestamptz,
     keep_after_archive interval,
+    lead_bind text,
     CHECK (until IS NULL OR start IS NULL OR until > start)
 );
-CREATE INDEX task_enabled_lead ON task (id) WHERE enabled AND participant = 0;
+CREATE INDEX task_to_schedule ON task (next_ideal) WHERE enabled AND participant = 0;
 CREATE INDEX task_json ON task USING gin (json jsonb_path_ops);
 
 CREATE TABLE run_state (
@@ -88,9 +87,9 @@ INSERT INTO run_state VALUES
     ('canceled',   'Canceled',   TRUE,  NULL, FALSE);
 
 CREATE TABLE run_transition (
-    old text NOT NULL REFERENCES run_state,
-    new text NOT NULL REFERENCES run_state,
-    PRIMARY KEY (old, new)
+    from_state text NOT NULL REFERENCES run_state,
+    to_state text NOT NULL REFERENCES run_state,
+    PRIMARY KEY (from_state, to_state)
 );
 INSERT INTO run_transition VALUES
     ('scheduling', 'pending'), ('scheduling', 'preempted'), ('scheduling', 'canceled'),
@@ -157,7 +156,7 @@ BEGIN
         IF OLD.state = 'canceled' THEN
             NEW.state := 'canceled';
         ELSIF NEW.state <> OLD.state AND NOT EXISTS (
-                SELECT 1 FROM run_transition WHERE old = OLD.state AND new = NEW.state) THEN
+                SELECT 1 FROM run_transition t WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
             RAISE EXCEPTION 'Invalid transition between states (% to %)', OLD.state, NEW.state;
         END IF;
         IF lower(NEW.times) <> lower(OLD.times) OR upper(NEW.times) > upper(OLD.times) THEN
@@ -177,32 +176,31 @@ END;
 $$;
 CREATE TRIGGER run_guard BEFORE INSERT OR UPDATE ON run FOR EACH ROW EXECUTE FUNCTION run_guard();
 
--- Bookkeeping on the task and wake-ups for the daemons.
-CREATE FUNCTION run_after() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Wake-ups: one run_new per inserting statement (the scheduler inserts hundreds at once) and
+-- one run_state per row whose state or results change, for the runner and for API waiters.
+CREATE FUNCTION run_new_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE task SET runs = runs + 1,
-                        first_start = coalesce(first_start, lower(NEW.times)),
-                        latest = greatest(latest, upper(NEW.times))
-            WHERE id = NEW.task;
-        PERFORM pg_notify('run_change', json_build_object(
-            'id', NEW.id, 'task', NEW.task, 'old', NULL, 'new', NEW.state)::text);
-    ELSIF NEW.state <> OLD.state THEN
-        IF NEW.state = 'running' THEN
-            UPDATE task SET runs_started = runs_started + 1 WHERE id = NEW.task;
-        END IF;
-        PERFORM pg_notify('run_change', json_build_object(
-            'id', NEW.id, 'task', NEW.task, 'old', OLD.state, 'new', NEW.state)::text);
-    ELSIF NEW.result_merged IS DISTINCT FROM OLD.result_merged
+    PERFORM pg_notify('run_new', '');
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER run_new_notify AFTER INSERT ON run FOR EACH STATEMENT
+    EXECUTE FUNCTION run_new_notify();
+
+CREATE FUNCTION run_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.state <> OLD.state
+            OR NEW.result_merged IS DISTINCT FROM OLD.result_merged
             OR NEW.result IS DISTINCT FROM OLD.result
             OR NEW.part_data_full IS DISTINCT FROM OLD.part_data_full THEN
-        PERFORM pg_notify('run_change', json_build_object(
+        PERFORM pg_notify('run_state', json_build_object(
             'id', NEW.id, 'task', NEW.task, 'old', OLD.state, 'new', NEW.state)::text);
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER run_after AFTER INSERT OR UPDATE ON run FOR EACH ROW EXECUTE FUNCTION run_after();
+CREATE TRIGGER run_state_notify AFTER UPDATE ON run FOR EACH ROW
+    EXECUTE FUNCTION run_state_notify();
 
 CREATE FUNCTION task_after() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,0 +1,147 @@
+"""Run routes: runtimes, runs, one run, its result (spec/api.md §2.4)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from pscheduler import runs, tasks
+from pscheduler.api import context
+from pscheduler.api.args import (
+    arg_boolean,
+    arg_cardinal,
+    arg_datetime,
+    arg_integer,
+    body_json,
+)
+from pscheduler.api.responses import base_url, ok, ok_json, root_url
+from pscheduler.api.tasks import hints, requester_is_local
+from pscheduler.errors import BadRequest, Forbidden
+from pscheduler.toolkit.iso8601 import parse_timestamp
+from pscheduler.toolkit.jsonval import sanitize
+
+bp = Blueprint("runs", __name__)
+
+
+def _task(task_uuid: str) -> dict:
+    return tasks.get_row(context.db(), task_uuid)
+
+
+def _task_href(task_uuid: str) -> str:
+    return f"{root_url()}/tasks/{task_uuid}"
+
+
+def _check_write(row: dict) -> None:
+    if not tasks.may_write(
+        row, hints()["requester"], request.args.get("key"), requester_is_local()
+    ):
+        raise Forbidden("Forbidden")
+
+
+def _times(name_start: str = "start", name_end: str = "end"):
+    try:
+        return arg_datetime(name_start), arg_datetime(name_end)
+    except BadRequest:
+        raise BadRequest("Invalid start or end time") from None
+
+
+@bp.get("/tasks/<task_uuid>/runtimes")
+def runtimes(task_uuid: str):
+    start, end = _times()
+    priority = arg_integer("priority")
+    row = _task(task_uuid)
+    return ok_json(runs.runtimes(context.db(), row, start, end, priority))
+
+
+@bp.get("/tasks/<task_uuid>/runs")
+def list_runs(task_uuid: str):
+    start = arg_datetime("start")
+    end = arg_datetime("end")
+    upcoming = arg_boolean("upcoming")
+    limit = arg_cardinal("limit")
+    row = tasks.find_row(context.db(), task_uuid)
+    if row is None:
+        return ok_json([])  # as the original: an unknown task has no runs
+    base = base_url()
+    return ok_json(
+        [f"{base}/{u}" for u in runs.list_uuids(context.db(), row, start, end, upcoming, limit)]
+    )
+
+
+@bp.post("/tasks/<task_uuid>/runs")
+def post_run(task_uuid: str):
+    db = context.db()
+    row = _task(task_uuid)
+    _check_write(row)
+    if row["participant"] != 0:
+        raise BadRequest("Cannot set run UUID as non-lead participant")
+    body = body_json(max_schema=1, what="")
+    if not isinstance(body, dict) or "start-time" not in body:
+        raise BadRequest("Missing start time")
+    try:
+        start = parse_timestamp(body["start-time"])
+    except ValueError:
+        raise BadRequest("Invalid JSON: Invalid ISO8601 date") from None
+    run_uuid = runs.insert_at(db, row, start)
+    return ok_json(f"{base_url()}/{run_uuid}")
+
+
+def _wait_args() -> tuple[float, bool, bool]:
+    wait_local = arg_boolean("wait-local")
+    wait_merged = arg_boolean("wait-merged")
+    if wait_local and wait_merged:
+        raise BadRequest("Cannot wait on local and merged results")
+    wait = arg_integer("wait", 30)
+    if wait < 0:
+        raise BadRequest("Wait time must be >= 0")
+    return float(min(wait, 600)), wait_local, wait_merged
+
+
+@bp.get("/tasks/<task_uuid>/runs/<run_ref>")
+def get_run(task_uuid: str, run_ref: str):
+    wait, wait_local, wait_merged = _wait_args()
+    if (
+        run_ref in ("first", "next")
+        and not (wait_local or wait_merged)
+        and "wait" not in request.args
+    ):
+        wait = 0.0
+    row = _task(task_uuid)
+    run = runs.get(context.db(), row, run_ref, wait, wait_local, wait_merged)
+    body = runs.to_json(run, row, _task_href(row["uuid"]), context.config().node_address)
+    required = (row["json"] or {}).get("_key") or row["participant_key"]
+    return ok_json(runs.sanitized(body, required, request.args.get("key")))
+
+
+@bp.delete("/tasks/<task_uuid>/runs/<run_ref>")
+def delete_run(task_uuid: str, run_ref: str):
+    row = _task(task_uuid)
+    _check_write(row)
+    runs.delete(context.db(), row, run_ref)
+    return ok()
+
+
+@bp.get("/tasks/<task_uuid>/runs/<run_ref>/result")
+def run_result(task_uuid: str, run_ref: str):
+    fmt = request.args.get("format", "application/json")
+    if fmt not in runs.FORMATS:
+        raise BadRequest(f"Unsupported format {fmt}")
+    wait = 0.0
+    if "wait" in request.args:
+        value = request.args.get("wait")
+        if value in ("", "true", "yes", "True"):
+            wait = 30.0
+        else:
+            wait = float(arg_integer("wait", 30))
+            if wait < 0:
+                raise BadRequest("Wait time must be >= 0")
+    wait = min(wait, 600.0)
+    if arg_boolean("wait-merged") and wait == 0:
+        wait = 30.0
+    row = _task(task_uuid)
+    value, mime = runs.result(context.db(), row, run_ref, fmt, wait)
+    if mime == "application/json":
+        required = (row["json"] or {}).get("_key") or row["participant_key"]
+        if value is not None:
+            value = runs.sanitized(value, required, request.args.get("key"))
+        return ok_json(sanitize(value) if request.args.get("key") is None else value)
+    return Response(value + "\n", mimetype=mime)

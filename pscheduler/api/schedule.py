@@ -1,0 +1,34 @@
+"""Schedule views: /schedule and /monitor (spec/api.md §2.5)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from pscheduler import schedule
+from pscheduler.api import context
+from pscheduler.api.args import arg_cardinal, arg_datetime, arg_uuid
+from pscheduler.api.responses import ok_json, root_url
+from pscheduler.errors import BadRequest
+
+bp = Blueprint("schedule", __name__)
+
+
+@bp.get("/schedule")
+def schedule_view():
+    try:
+        start, end = arg_datetime("start"), arg_datetime("end")
+    except BadRequest:
+        raise BadRequest("Invalid start or end time") from None
+    task = arg_uuid("task")
+    fmt = request.args.get("format", "json")
+    if fmt != "json":
+        raise BadRequest(
+            f"Invalid format '{fmt}' (this node serves json; see the dashboard for pictures)"
+        )
+    return ok_json(schedule.runs_in_window(context.db(), root_url(), start, end, task))
+
+
+@bp.get("/monitor")
+def monitor_view():
+    window = arg_cardinal("window")
+    return ok_json(schedule.monitor(context.db(), root_url(), window))

@@ -1,0 +1,202 @@
+"""Executing runs: start on time, run the tool in a worker, store and merge the result.
+
+The runner daemon calls ``execute`` in a thread per run.  The database decides whether the
+run may start (paused → missed; canceled or preempted → nothing to do), so a restarted
+runner, or a second one, can never run the same run twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+
+from psycopg2.extras import Json
+
+from pscheduler import plugins
+from pscheduler.db import Database, query
+from pscheduler.hookspecs import PluginError
+from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
+from pscheduler.toolkit.jsonval import schema_error
+from pscheduler.toolkit.program import RunControl
+
+log = logging.getLogger(__name__)
+
+# Extra time a tool gets beyond its scheduled end before it is stopped.
+OVERRUN = dt.timedelta(seconds=2)
+
+
+def claim(db: Database, run_id: int) -> dict | None:
+    """Move a pending run to running; None when it must not run (gone, canceled, paused)."""
+    with db.transaction() as cur:
+        cur.execute(query("run_for_execution"), {"id": run_id})
+        run = cur.fetchone()
+        if run is None or run["state"] != "pending":
+            return None
+        if run["paused"]:
+            cur.execute(query("run_missed_paused"), {"id": run_id})
+            return None
+        if not run["enabled"]:
+            return None
+        cur.execute(query("run_set_state"), {"id": run_id, "state": "running"})
+        return run
+
+
+def _record_emitter(db: Database, task_id: int):
+    def emit(record: dict) -> None:
+        db.execute(
+            "run_insert_result_record", {"uuid": uuid.uuid4(), "task": task_id, "result": record}
+        )
+
+    return emit
+
+
+def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict, str | None]:
+    """Run the tool; returns (status, participant result, errors)."""
+    tool = plugins.registry().tools.get(run["tool"])
+    if tool is None:
+        return 1, {"succeeded": False, "error": f"Tool {run['tool']} is not available"}, None
+    task = run["task_json"]
+    test = {"type": run["test_type"], "spec": task["test"]["spec"]}
+    tool_input = {
+        "schema": 1,
+        "task-uuid": str(run["task_uuid"]),
+        "schedule": {
+            "start": format_timestamp(run["start"]),
+            "duration": duration_to_iso(run["duration"]),
+        },
+        "test": test,
+        "participant": run["participant"],
+        "participant-data": run["part_data_full"] or [{} for _ in run["participants"]],
+    }
+    remaining = (run["end"] + OVERRUN - utcnow()).total_seconds()
+    tmpdir = tempfile.mkdtemp(prefix="pscheduler-run-")
+    wrappers = []
+    for entry in _contexts_for(task, run["participant"]):
+        context = plugins.registry().contexts.get(entry["context"])
+        if context is not None:
+            wrappers.append(lambda argv, c=context, d=entry.get("data"): c.wrap(d, argv))
+    control = RunControl(
+        deadline=time.monotonic() + max(remaining, 1.0), stop=stop, tmpdir=tmpdir, wrappers=wrappers
+    )
+    if run["scheduling_class"] == "background-multi":
+        control.emit = _record_emitter(db, run["task_id"])
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = plugins.call(tool, "run", tool_input, control)
+        except (PluginError, plugins.PluginFailure) as exc:
+            outcome["error"] = str(exc)
+
+    worker = threading.Thread(target=work, name=f"tool-{run['uuid']}", daemon=True)
+    worker.start()
+    worker.join(max(remaining, 1.0))
+    try:
+        if worker.is_alive():
+            stop.set()
+            worker.join(2.0)
+            return (
+                2,
+                {"succeeded": False, "error": "Process took too long to run."},
+                "Process took too long to run.",
+            )
+        if "error" in outcome:
+            return (
+                1,
+                {"succeeded": False, "error": f"Tool failed: {outcome['error']}"},
+                outcome["error"],
+            )
+        result = outcome.get("result")
+        if not isinstance(result, dict) or not isinstance(result.get("succeeded"), bool):
+            return (
+                1,
+                {"succeeded": False, "error": f"Tool {run['tool']} returned an invalid result"},
+                None,
+            )
+        return 0, result, result.get("error") if not result.get("succeeded") else None
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _contexts_for(task: dict, participant: int) -> list[dict]:
+    lists = (task.get("contexts") or {}).get("contexts") or []
+    return lists[participant] if participant < len(lists) else []
+
+
+def merge(run: dict, results: list) -> dict:
+    """The tool's merge of every participant's result, validated against the test's schema."""
+    tool = plugins.registry().tools.get(run["tool"])
+    test_obj = {"type": run["test_type"], "spec": run["task_json"]["test"]["spec"]}
+    try:
+        merged = plugins.merged_results(tool, test_obj, results)
+    except (PluginError, plugins.PluginFailure) as exc:
+        return {"succeeded": False, "error": f"Tool {run['tool']} failed to merge results: {exc}"}
+    if not isinstance(merged, dict) or not isinstance(merged.get("succeeded"), bool):
+        return {
+            "succeeded": False,
+            "error": f"Tool {run['tool']} merged the results into nothing usable",
+        }
+    test = plugins.registry().tests.get(run["test_type"])
+    if merged["succeeded"] and test is not None and test.result_schema is not None:
+        error = schema_error(test.result_schema, merged)
+        if error:
+            return {
+                "succeeded": False,
+                "error": f"The merged result is invalid: {error}",
+                "diags": str(merged)[:2000],
+            }
+    return merged
+
+
+def execute(db: Database, run_id: int, stop: threading.Event, collect_remote=None) -> str | None:
+    """Claim, run, store and (on the lead) merge one run; returns the final state."""
+    run = claim(db, run_id)
+    if run is None:
+        return None
+    status, result, errors = run_tool(db, run, stop)
+    lead = run["participant"] == 0
+    multi_result = run["scheduling_class"] == "background-multi"
+    if stop.is_set() and status != 0:
+        state = "canceled"
+    elif not lead or multi_result:
+        state = "finished"
+    else:
+        state = {0: "cleanup", 1: "failed"}.get(status, "finished") if status else "cleanup"
+    with db.transaction() as cur:
+        cur.execute(
+            query("run_store_local"),
+            {"id": run_id, "status": status, "result": result, "errors": errors, "state": state},
+        )
+        row = cur.fetchone()
+    if not lead or multi_result or (row and row["state"] == "canceled"):
+        return row["state"] if row else None
+    results = [result]
+    if len(run["participants"]) > 1 and collect_remote is not None:
+        results = collect_remote(run, result)
+    merged = merge(run, results)
+    final = "finished" if merged.get("succeeded") else "failed"
+    with db.transaction() as cur:
+        cur.execute(
+            query("run_store_merged"),
+            {
+                "id": run_id,
+                "result_full": Json(results),
+                "result_merged": merged,
+                "clock_survey": None,
+                "state": final,
+            },
+        )
+        row = cur.fetchone()
+    return row["state"] if row else final
+
+
+def recover(db: Database) -> int:
+    """At runner start: runs a dead runner left behind cannot be resumed; say so."""
+    with db.transaction() as cur:
+        cur.execute(query("runs_orphaned"))
+        return len(cur.fetchall())

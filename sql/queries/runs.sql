@@ -1,0 +1,192 @@
+-- Named queries for runs: placement, execution, reading.
+
+-- name: timeline_lock
+-- Serialises placement on this node's timeline; the exclusion constraint is the backstop.
+SELECT pg_advisory_xact_lock(7081990);
+
+-- name: conflicting_runs
+SELECT r.id, lower(r.times) AS lower, upper(r.times) AS upper, r.priority, r.state,
+       r.uuid AS run_uuid, t.uuid AS task_uuid, t.test_type
+FROM run r JOIN task t ON t.id = r.task
+WHERE r.active AND r.conflict_class IS NOT NULL
+  AND r.times && tstzrange(%(start)s, %(end)s, '[)')
+  AND (r.conflict_class = 'exclusive' OR %(exclusive)s)
+ORDER BY lower(r.times);
+
+-- name: tasks_to_schedule
+SELECT t.*, c.schedule_horizon, c.run_start_margin
+FROM task t CROSS JOIN configurables c
+WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND (t.scheduling_class = 'background-multi'
+       OR t.next_ideal <= now() + c.schedule_horizon - t.slip)
+  AND (t.max_runs IS NULL OR t.max_runs > (
+        SELECT count(*) FROM run r WHERE r.task = t.id
+          AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running'))))
+ORDER BY t.next_ideal
+LIMIT %(limit)s;
+
+-- name: task_for_placement
+SELECT t.*, c.schedule_horizon, c.run_start_margin,
+       (SELECT count(*) FROM run r WHERE r.task = t.id
+          AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running')))
+         AS live_runs
+FROM task t CROSS JOIN configurables c
+WHERE t.id = %(id)s AND t.enabled
+FOR UPDATE OF t;
+
+-- name: task_set_next_ideal
+UPDATE task SET next_ideal = %(next_ideal)s WHERE id = %(id)s;
+
+-- name: preempt_runs
+UPDATE run SET state = 'preempted', status = 1,
+       result = '{"succeeded": false, "diags": "Run was preempted."}'
+WHERE id = ANY(%(ids)s) AND state IN ('pending', 'on-deck', 'scheduling');
+
+-- name: next_task_time
+SELECT min(t.next_ideal - c.schedule_horizon + t.slip) AS due
+FROM task t CROSS JOIN configurables c
+WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND t.scheduling_class <> 'background-multi';
+
+-- name: due_runs
+SELECT r.id, lower(r.times) AS start
+FROM run r
+WHERE r.state = 'pending' AND lower(r.times) <= now() + %(lookahead)s::interval
+ORDER BY lower(r.times)
+LIMIT 1000;
+
+-- name: next_pending_start
+SELECT min(lower(times)) AS start FROM run WHERE state = 'pending';
+
+-- name: run_for_execution
+SELECT r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state, r.part_data_full,
+       r.priority, t.id AS task_id, t.uuid AS task_uuid, t.json AS task_json, t.test_type,
+       t.tool, t.participant, t.participants, t.scheduling_class, t.duration, t.enabled,
+       c.pause_runs_until > now() AS paused
+FROM run r JOIN task t ON t.id = r.task CROSS JOIN control c
+WHERE r.id = %(id)s
+FOR UPDATE OF r;
+
+-- name: run_set_state
+UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;
+
+-- name: run_missed_paused
+UPDATE run SET state = 'missed', status = 1,
+       result = '{"succeeded": false, "diags": "System was paused."}'
+WHERE id = %(id)s;
+
+-- name: run_store_local
+UPDATE run SET status = %(status)s, result = %(result)s, errors = %(errors)s, state = %(state)s
+WHERE id = %(id)s RETURNING state;
+
+-- name: run_store_merged
+UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
+       clock_survey = %(clock_survey)s, state = %(state)s
+WHERE id = %(id)s RETURNING state;
+
+-- name: run_insert_result_record
+INSERT INTO run (uuid, task, times, state, status, result, result_merged, result_full, started)
+VALUES (%(uuid)s, %(task)s, tstzrange(now(), now(), '[]'), 'finished', 0, %(result)s, %(result)s,
+        jsonb_build_array(%(result)s::jsonb), now());
+
+-- name: runs_orphaned
+-- Runs a previous runner left running: they cannot be resumed.
+UPDATE run SET state = 'failed', status = 2,
+       errors = 'The runner stopped while this run was in progress',
+       result = coalesce(result, '{"succeeded": false, "error": "The runner stopped while this run was in progress"}')
+WHERE state IN ('running', 'on-deck')
+RETURNING id;
+
+-- name: mark_missed
+UPDATE run SET state = 'missed', status = 1,
+       errors = coalesce(errors, 'The run did not start within ' || c.run_straggle::text || ' of its start time')
+FROM configurables c
+WHERE run.state IN ('pending', 'on-deck') AND lower(run.times) < now() - c.run_straggle
+RETURNING run.id;
+
+-- name: mark_overdue
+UPDATE run SET state = 'overdue',
+       errors = coalesce(errors, 'The run did not report a result within ' || c.run_straggle::text || ' of its end')
+FROM configurables c
+WHERE run.state = 'running' AND upper(run.times) < now() - c.run_straggle
+RETURNING run.id;
+
+-- name: delete_stale_scheduling
+DELETE FROM run WHERE state = 'scheduling' AND lower(times) < now();
+
+-- name: purge_runs
+DELETE FROM run USING configurables c, run_state s
+WHERE s.name = run.state AND (
+      (s.finished AND upper(run.times) < now() - c.keep_runs_tasks)
+   OR (NOT s.finished AND upper(run.times) < now() - c.keep_runs_tasks - interval '1 hour')
+   OR run.expires < now());
+
+-- name: purge_tasks
+DELETE FROM task USING configurables c
+WHERE NOT EXISTS (SELECT 1 FROM run WHERE run.task = task.id)
+  AND coalesce(task.until, task.start, task.added) < now() - c.keep_runs_tasks
+  AND (NOT task.enabled OR task.next_ideal IS NULL
+       OR (task.until IS NOT NULL AND task.until < now()));
+
+-- name: wake_scheduler
+SELECT pg_notify('schedule_wake', '');
+
+-- name: run_by_uuid
+SELECT r.*, lower(r.times) AS start_time, upper(r.times) AS end_time, s.display AS state_display,
+       s.finished AS state_finished
+FROM run r JOIN run_state s ON s.name = r.state
+WHERE r.task = %(task)s AND r.uuid = %(uuid)s AND r.state <> 'scheduling';
+
+-- name: run_first
+SELECT r.*, lower(r.times) AS start_time, upper(r.times) AS end_time, s.display AS state_display,
+       s.finished AS state_finished
+FROM run r JOIN run_state s ON s.name = r.state
+WHERE r.task = %(task)s AND r.state <> 'scheduling'
+ORDER BY lower(r.times), r.id LIMIT 1;
+
+-- name: run_next
+SELECT r.*, lower(r.times) AS start_time, upper(r.times) AS end_time, s.display AS state_display,
+       s.finished AS state_finished
+FROM run r JOIN run_state s ON s.name = r.state
+WHERE r.task = %(task)s AND r.state <> 'scheduling' AND lower(r.times) >= now()
+ORDER BY lower(r.times), r.id LIMIT 1;
+
+-- name: run_list
+SELECT r.uuid FROM run r
+WHERE r.task = %(task)s AND r.state <> 'scheduling'
+  AND (%(start)s::timestamptz IS NULL OR lower(r.times) >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR upper(r.times) <= %(end)s)
+  AND (NOT %(upcoming)s OR ((r.times @> now() OR lower(r.times) > now())
+                            AND r.state IN ('pending', 'on-deck', 'running', 'nonstart')))
+ORDER BY lower(r.times), r.id
+LIMIT %(limit)s;
+
+-- name: run_delete
+DELETE FROM run WHERE task = %(task)s AND uuid = %(uuid)s RETURNING id;
+
+-- name: schedule_runs
+SELECT r.uuid AS run_uuid, lower(r.times) AS start_time, upper(r.times) AS end_time, r.state,
+       s.display AS state_display, r.errors, r.priority, t.uuid AS task_uuid, t.json AS task_json,
+       t.cli, t.test_type, t.tool, t.scheduling_class
+FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
+WHERE (%(start)s::timestamptz IS NULL OR upper(r.times) > %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR lower(r.times) < %(end)s)
+  AND (%(task)s::uuid IS NULL OR t.uuid = %(task)s)
+ORDER BY lower(r.times), r.id;
+
+-- name: monitor_runs
+(SELECT -1 AS ppf, * FROM (
+    SELECT r.uuid AS run_uuid, lower(r.times) AS start_time, upper(r.times) AS end_time, r.state,
+           s.display AS state_display, r.priority, t.uuid AS task_uuid, t.json AS task_json, t.cli
+    FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
+    WHERE upper(r.times) < now() AND r.state <> 'scheduling'
+    ORDER BY upper(r.times) DESC LIMIT %(window)s) past ORDER BY start_time)
+UNION ALL
+(SELECT 0, r.uuid, lower(r.times), upper(r.times), r.state, s.display, r.priority, t.uuid, t.json, t.cli
+ FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
+ WHERE r.times @> now() AND r.state <> 'scheduling' ORDER BY lower(r.times))
+UNION ALL
+(SELECT 1, r.uuid, lower(r.times), upper(r.times), r.state, s.display, r.priority, t.uuid, t.json, t.cli
+ FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
+ WHERE lower(r.times) > now() AND r.state IN ('pending', 'on-deck', 'nonstart')
+ ORDER BY lower(r.times) LIMIT %(window)s);

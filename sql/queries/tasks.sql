@@ -1,0 +1,46 @@
+-- Named queries for tasks.
+
+-- name: task_insert
+INSERT INTO task (uuid, json, test_type, tool, scheduling_class, participants, participant,
+                  participant_key, enabled, hints, diags, cli, priority, start, slip, sliprand,
+                  duration, post, repeat, repeat_cron, until, max_runs, next_ideal,
+                  keep_after_archive, lead_bind)
+VALUES (%(uuid)s, %(json)s, %(test_type)s, %(tool)s, %(scheduling_class)s, %(participants)s,
+        %(participant)s, %(participant_key)s, %(enabled)s, %(hints)s, %(diags)s, %(cli)s,
+        %(priority)s, %(start)s, %(slip)s, %(sliprand)s, %(duration)s, %(post)s, %(repeat)s,
+        %(repeat_cron)s, %(until)s, %(max_runs)s, %(next_ideal)s, %(keep_after_archive)s,
+        %(lead_bind)s)
+RETURNING id, uuid, added;
+
+-- name: task_by_uuid
+SELECT t.*,
+       (SELECT count(*) FROM run r WHERE r.task = t.id) AS runs,
+       (SELECT count(*) FROM run r WHERE r.task = t.id AND r.started IS NOT NULL) AS runs_started
+FROM task t WHERE t.uuid = %(uuid)s;
+
+-- name: task_list
+SELECT t.*,
+       (SELECT count(*) FROM run r WHERE r.task = t.id) AS runs,
+       (SELECT count(*) FROM run r WHERE r.task = t.id AND r.started IS NOT NULL) AS runs_started
+FROM task t
+WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
+   OR (t.json || jsonb_build_object('detail', jsonb_build_object(
+          'enabled', t.enabled, 'participant', t.participant,
+          'exclusive', t.scheduling_class = 'exclusive',
+          'anytime', t.scheduling_class IN ('background', 'background-multi'),
+          'multi-result', t.scheduling_class = 'background-multi'))) @> %(json)s::jsonb
+ORDER BY t.added, t.id;
+
+-- name: task_disable
+-- Cancelling: future runs go, the current one is canceled; the task stays readable.
+WITH t AS (
+    UPDATE task SET enabled = FALSE WHERE id = %(id)s RETURNING id
+), gone AS (
+    DELETE FROM run WHERE task IN (SELECT id FROM t) AND lower(times) > now()
+        AND state IN ('scheduling', 'pending', 'on-deck', 'nonstart')
+    RETURNING id
+)
+UPDATE run SET state = 'canceled'
+WHERE task IN (SELECT id FROM t) AND times @> now() AND state NOT IN ('nonstart', 'canceled')
+  AND NOT (SELECT finished FROM run_state WHERE name = run.state)
+RETURNING id;
