@@ -5,6 +5,8 @@ a thread each (with ``sync-start`` they share one start time).  jq scripts (glob
 transforms, ``task-transform``, ``iterations``, ``continue-if``) run through the ``jq``
 module.  Every batch task is single-shot: ``start``, ``repeat``, ``repeat-cron``, ``until``
 and ``max-runs`` are stripped.  ``--dry`` prepares everything and gives each job ``{}``.
+A job may set ``setup-time`` (default PT15S, the documented key the original's schema
+rejects) for sync-start.  Exit 1 when an iteration or one of its runs failed.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def _schema(version: int) -> dict:
             "parallel": {"type": "boolean"},
             "backoff": _DURATION,
             "sync-start": {"type": "boolean"},
+            "setup-time": _DURATION,
             "task": {
                 "anyOf": [
                     {"type": "object"},
@@ -233,7 +236,8 @@ def run_job(
     sync = job.get("sync-start", parallel)
     start = None
     if sync:
-        start = now() + dt.timedelta(seconds=backoff * len(tasks) + 15)
+        setup = parse_duration(job.get("setup-time", "PT15S")).total_seconds()
+        start = now() + dt.timedelta(seconds=backoff * len(tasks) + setup)
     if parallel:
         with ThreadPoolExecutor(max_workers=max(1, len(tasks))) as pool:
             futures = [
@@ -295,14 +299,20 @@ def command(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any_failed(output) else EXIT_OK
 
 
+FAILED_STATES = {"failed", "missed", "nonstart", "preempted", "overdue", "canceled"}
+
+
 def any_failed(output: dict) -> bool:
     """True when an iteration failed or one of its runs did not succeed (exit 1)."""
     for job in output["jobs"]:
         for result in job.get("results") or []:
             if result.get("succeeded") is False:
                 return True
-            for run in result.get("runs") or []:
-                merged = (run.get("application/json") or {}).get("result-merged")
-                if not isinstance(merged, dict) or not merged.get("succeeded"):
+            for entry in result.get("runs") or []:
+                run = entry.get("application/json") or {}
+                merged = run.get("result-merged")
+                if isinstance(merged, dict) and merged.get("succeeded") is False:
+                    return True
+                if run.get("state") in FAILED_STATES:
                     return True
     return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from pscheduler.cli.common import EXIT_CODES_HELP, EXIT_USAGE, run_command
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NEGATIVE_DELTA = re.compile(r"^-P(\d|T\d)", re.IGNORECASE)
+
+
+def _protect_negative_deltas(argv: list[str]) -> list[str]:
+    """``schedule -PT1H`` is a time, not an option: a leading space keeps argparse from
+    reading it as one (parse_time strips it)."""
+    if not argv or argv[0] not in ("schedule", "plot-schedule"):
+        return argv
+    return [" " + a if _NEGATIVE_DELTA.match(a) else a for a in argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
@@ -53,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_protect_negative_deltas(argv))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

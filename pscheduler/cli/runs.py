@@ -123,25 +123,36 @@ def clock_skew_note(run: dict) -> str | None:
 
 
 def failure_details(run: dict) -> str:
-    """Error and diagnostics blocks of a failed run, overall then per participant."""
+    """Error and diagnostics blocks of a failed run, overall then per participant, each
+    message once (a single participant's error is usually the merged one)."""
     lines: list[str] = []
+    said: set[str] = set()
+
+    def block(title: str, text: Any) -> None:
+        key = text if isinstance(text, str) else json.dumps(text)
+        if text and key not in said:
+            said.add(key)
+            _block(lines, title, text)
+
     merged = run.get("result-merged") or {}
     if isinstance(merged, dict):
-        _block(lines, "Error", merged.get("error"))
-        _block(lines, "Diagnostics", merged.get("diags"))
+        block("Error", merged.get("error"))
+        block("Diagnostics", merged.get("diags"))
     participants = run.get("participants") or []
     for number, result in enumerate(run.get("result-full") or []):
         if not isinstance(result, dict) or result.get("succeeded", True):
             continue
         host = participants[number] if number < len(participants) else f"participant {number}"
-        _block(lines, f"Error from {host}", result.get("error"))
-        _block(lines, f"Diagnostics from {host}", result.get("diags"))
-    if run.get("errors"):
-        _block(lines, "Errors", run.get("errors"))
+        block(f"Error from {host}", result.get("error"))
+        block(f"Diagnostics from {host}", result.get("diags"))
+    errors = run.get("errors")
+    if isinstance(errors, str) and errors.strip() in said:
+        errors = None
+    block("Errors", errors)
     note = clock_skew_note(run)
     if note:
         lines.append(note)
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
 
 
 def _block(lines: list[str], title: str, text: Any) -> None:

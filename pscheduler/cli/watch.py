@@ -76,8 +76,8 @@ def task_over(task: dict, shown: int) -> str | None:
     if not schedule.get("repeat") and not schedule.get("repeat-cron"):
         return "No further runs scheduled." if shown else None
     max_runs = schedule.get("max-runs")
-    if max_runs and (detail.get("runs") or 0) >= max_runs and shown >= 1:
-        return "No further runs scheduled."
+    if max_runs and (detail.get("runs") or 0) >= max_runs:
+        return "No further runs scheduled."  # called only when no unseen run is left
     until = schedule.get("until")
     if until:
         try:
@@ -152,12 +152,6 @@ def watch(client: Client, task_url: str, args: argparse.Namespace, first: bool =
             if fmt in (None, "json", "html", "application/json", "text/html") and result.reason:
                 err(result.reason)
         if max_shown and shown >= max_shown:
-            break
-        task = client.get_json(with_query(task_url, detail=True))
-        reason = task_over(task, shown)
-        if reason:
-            if talk:
-                print(f"\n{reason}")
             break
     return EXIT_FAILED if failures else EXIT_OK
 
