@@ -51,6 +51,7 @@ def command(args: argparse.Namespace) -> int:
     mime = FORMATS[args.format]
     if (diags or archivings) and mime not in ("text/plain", None):
         raise fail("--diags, --archivings and --full work only with --format text")
+    listing = False
     if _RUN_RE.match(url):
         urls = [url]
     elif _TASK_RE.match(url):
@@ -58,6 +59,7 @@ def command(args: argparse.Namespace) -> int:
             task = client.get_json(with_query(url, detail=True))
         except ServerError as exc:
             raise fail(f"Task not found: {exc.text}" if exc.status == 404 else exc.text) from None
+        listing = True
         runs_href = (task.get("detail") or {}).get("runs-href") or url + "/runs"
         urls = client.get_json(runs_href)
         if mime not in ("text/plain", None) and len(urls) > 1:
@@ -82,7 +84,7 @@ def command(args: argparse.Namespace) -> int:
             archivings=archivings,
             with_header=not args.quiet and mime == "text/plain",
         )
-        if len(urls) > 1 and mime == "text/plain" and text is not None:
+        if listing and mime == "text/plain" and text is not None:
             text = (f"{run_url}\n" + text) + ("\n\n\n" if number < len(urls) else "")
         write_output(text, args.output, number)
         if not outcome.succeeded:

@@ -8,6 +8,7 @@ test plugin's help as the server returns it.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -105,6 +106,7 @@ def command(args: argparse.Namespace) -> int:
         if not test_type:
             raise fail("No test type given (and nothing imported); see pscheduler task --help")
 
+    build_task(copy.deepcopy(task), args)  # bad options fail here, before any request
     try:
         client.ping(assist, timeout=min(args.timeout, 10))
     except Unreachable as exc:
