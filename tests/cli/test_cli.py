@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CLI, free_port
+from tests.helpers import CLI, free_port, require_program
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -461,3 +462,32 @@ def test_batch_rejects_bad_input(tmp_path, node):
     assert out.returncode == 2 and "bad.json: At /jobs/0" in out.stderr
     out = cli("batch", "-", stdin="{not json", node=node)
     assert out.returncode == 2 and "invalid JSON" in out.stderr
+
+
+def _on_terminal(command: list[str], node, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the CLI with stdout on a pseudo-terminal (util-linux ``script``)."""
+    script = require_program("script")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PSCHEDULER_")}
+    environ["PSCHEDULER_LOCALHOST"] = node.address
+    environ.setdefault("TERM", "xterm")
+    line = " ".join(shlex.quote(a) for a in [CLI, *command])
+    return subprocess.run(
+        [script, "-qec", line, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_on_a_terminal_monitor_is_live_and_task_counts_down(node, finished_noop):
+    live = _on_terminal(["monitor", "--count", "2", "--refresh", "0.2"], node)
+    assert live.returncode == 0, live.stdout[-500:]
+    assert "\x1b[?1049h" in live.stdout  # the alternate screen, left cleanly
+    assert "\x1b[?1049l" in live.stdout
+    assert live.stdout.count("pScheduler Monitor") >= 2
+    task = _on_terminal(["task", "idle", "--duration", "PT1S"], node)
+    assert task.returncode == 0, task.stdout
+    assert "Task URL:" in task.stdout and "Running with tool" in task.stdout
+    assert "Waiting for result" in task.stdout and "PT1S" in task.stdout
