@@ -314,14 +314,6 @@ def test_task_idle_prints_the_result(node):
     assert elapsed < 20
 
 
-def test_task_verbose_narrates(node):
-    out = cli("task", "--verbose", "idle", "--duration", "PT1S", node=node)
-    assert out.returncode == 0, out.stderr
-    assert re.search(r"^https://\S+/pscheduler/tasks/[0-9a-f-]{36}$", out.stdout, re.M)
-    assert "Starts " in out.stdout and "Ends " in out.stdout
-    assert "No further runs scheduled." in out.stdout
-
-
 def test_failed_run_exits_1_with_the_reason(node):
     out = cli("task", "noop", "--fail", "1.0", node=node)
     assert out.returncode == 1, out.stdout + out.stderr
@@ -491,3 +483,6 @@ def test_on_a_terminal_monitor_is_live_and_task_counts_down(node, finished_noop)
     assert task.returncode == 0, task.stdout
     assert "Task URL:" in task.stdout and "Running with tool" in task.stdout
     assert "Waiting for result" in task.stdout and "PT1S" in task.stdout
+    assert re.search(r"https://\S+/pscheduler/tasks/[0-9a-f-]{36}\s", task.stdout)
+    assert "Starts " in task.stdout and "Ends " in task.stdout
+    assert "No further runs scheduled." in task.stdout
