@@ -6,6 +6,7 @@ import logging
 
 from gunicorn.app.base import BaseApplication
 
+from pscheduler.api.events import STREAMS_PER_PROCESS
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ class _Gunicorn(BaseApplication):
             "bind": c.listen if not c.listen.startswith("[") else c.listen,
             "workers": c.api_workers,
             "worker_class": "gthread",
-            "threads": 32,
+            # Each event stream holds a thread: give streams their own share on top of the
+            # 32 that serve ordinary requests (pscheduler/api/events.py caps streams).
+            "threads": 32 + STREAMS_PER_PROCESS,
             "timeout": 120,
             "graceful_timeout": 5,
             "keepalive": 5,
