@@ -125,6 +125,7 @@ class Subscription:
     queue: collections.deque = field(default_factory=collections.deque)
     cond: threading.Condition = field(default_factory=threading.Condition)
     overflowed: bool = False
+    closed: bool = False
     resume_id: int = 0
 
     def push(self, events: list[dict], resume_id: int) -> None:
@@ -138,10 +139,15 @@ class Subscription:
             self.resume_id = resume_id
             self.cond.notify_all()
 
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
     def take(self, timeout: float) -> tuple[list[dict], int]:
         """Queued events (waiting up to ``timeout`` for one) and the id to resume after."""
         with self.cond:
-            if not self.queue and not self.overflowed:
+            if not self.queue and not self.overflowed and not self.closed:
                 self.cond.wait(timeout)
             events = list(self.queue)
             self.queue.clear()
@@ -250,6 +256,13 @@ class Hub:
         with self._lock:
             return len(self._subs)
 
+    def close_all(self) -> None:
+        """End every stream (the process is stopping): clients reconnect elsewhere."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.close()
+
 
 def replay(db: Database, filters: Filters, after: int, upto: int) -> tuple[list[dict], bool]:
     """Events a reconnecting client missed, and whether older ones were already purged."""
@@ -276,6 +289,14 @@ def purge(db: Database) -> int:
 
 _hubs: dict[str, Hub] = {}
 _hubs_lock = threading.Lock()
+
+
+def shutdown() -> None:
+    """End the streams of every hub in this process, so a graceful stop is quick."""
+    with _hubs_lock:
+        hubs = list(_hubs.values())
+    for h in hubs:
+        h.close_all()
 
 
 def hub(dsn: str) -> Hub:

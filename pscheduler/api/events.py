@@ -74,7 +74,7 @@ def _stream(
                 resume = max(resume, rows[-1]["id"]) if rows else resume
             ready = {"resume": max(resume, after or 0) if after is not None else resume}
             yield f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n"
-            while True:
+            while not sub.closed:
                 batch, resume = sub.take(KEEPALIVE)
                 if sub.overflowed:
                     note = {"reason": "client too slow; reconnect with Last-Event-ID"}

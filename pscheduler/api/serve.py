@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from gunicorn.app.base import BaseApplication
 
@@ -10,6 +12,21 @@ from pscheduler.api.events import STREAMS_PER_PROCESS
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
+
+
+def _post_worker_init(worker) -> None:
+    """On SIGTERM also end this worker's event streams, or they hold the stop for its
+    whole graceful timeout.  The work runs in a thread: locks are not for signal handlers."""
+    from pscheduler import events
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        threading.Thread(target=events.shutdown, daemon=True).start()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 class _Gunicorn(BaseApplication):
@@ -33,6 +50,7 @@ class _Gunicorn(BaseApplication):
             "errorlog": "-",
             "loglevel": "debug" if c.debug else "warning",
             "proc_name": "pscheduler-api",
+            "post_worker_init": _post_worker_init,
         }
         if c.tls:
             settings["certfile"] = c.cert
