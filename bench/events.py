@@ -91,9 +91,7 @@ def main() -> int:
             raise SystemExit("the listeners did not connect")
         print(f"{args.listeners} listeners connected in {time.perf_counter() - started:.1f} s")
         mean1, p95_1 = latency(node, args.requests)
-        print(
-            f"GET /api with {args.listeners} listeners: mean {mean1:.1f} ms, p95 {p95_1:.1f} ms"
-        )
+        print(f"GET /api with {args.listeners} listeners: mean {mean1:.1f} ms, p95 {p95_1:.1f} ms")
         body = {
             "schema": 1,
             "test": {"type": "idle", "spec": {"schema": 1, "duration": "PT1S"}},
