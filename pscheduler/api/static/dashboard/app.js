@@ -168,7 +168,7 @@ function timelinePage() {
         rows[row] = e;
         return { run, s, e, row };
       });
-      const height = Math.max(1, rows.length) * rowH;
+      const height = Math.max(2, rows.length) * rowH;
       children.push(svg("rect", { x: 0, y: y - 4, width, height: height + 8, fill: "#f8f9fb" }));
       children.push(svg("text", { x: 6, y: y + 12, "font-weight": 600 }, cls));
       children.push(svg("text", { x: 6, y: y + 26, fill: "#6b7385" },
