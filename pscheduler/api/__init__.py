@@ -121,6 +121,8 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     from pscheduler.api import (
         admin,
         catalog,
+        dashboard,
+        events,
         interfaces,
         limits,
         metrics,
@@ -130,7 +132,8 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         tasks,
     )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics):
+    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, events,
+                   dashboard):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
