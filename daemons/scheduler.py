@@ -17,9 +17,12 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
+_limits = None
+
+
 def step(db, notes) -> float:
     while True:
-        done = scheduling.schedule_pass(db, limit=BATCH)
+        done = scheduling.schedule_pass(db, limit=BATCH, limits=_limits)
         if done.placed or done.nonstarts:
             log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
         if done.placed + done.nonstarts == 0:
@@ -28,4 +31,8 @@ def step(db, notes) -> float:
 
 
 def main(config: Config) -> int:
+    global _limits
+    from pscheduler.limits import LimitFile
+
+    _limits = LimitFile(config.limits)
     return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

@@ -23,7 +23,7 @@ import psycopg2.extras
 
 from pscheduler import timing
 from pscheduler.db import Database, query
-from pscheduler.toolkit.iso8601 import format_timestamp, utcnow
+from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,32 @@ class Placement:
     nonstarts: int = 0
 
 
-def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Placement:
-    """Place every run of one task that falls within the horizon."""
+def run_limits(limits, task: dict, start: dt.datetime) -> tuple[bool, str | None, int | None]:
+    """The limit system's verdict on one run: (passed, diags, priority)."""
+    if limits is None:
+        return True, None, task["priority"]
+    proposal = {
+        **task["json"],
+        "run_schedule": {
+            "start": format_timestamp(start),
+            "duration": duration_to_iso(task["duration"]),
+        },
+    }
+    try:
+        verdict = limits.process(proposal, task["hints"], rewrite=False, prioritize=True)
+    except Exception as exc:  # noqa: BLE001 - a broken limits file denies, with the reason
+        return False, f"Limit processor is not initialized: {exc}", task["priority"]
+    priority = verdict.priority if verdict.priority is not None else task["priority"]
+    return verdict.passed, verdict.diags, priority
+
+
+def place_task(
+    db: Database, task_id: int, now: dt.datetime | None = None, limits=None
+) -> Placement:
+    """Place every run of one task that falls within the horizon.
+
+    ``limits`` (a LimitFile) is asked about each run; a denied run becomes a non-starter
+    carrying the diagnostics, and the prioritizer's answer becomes the run's priority."""
     outcome = Placement()
     with db.transaction() as cur:
         cur.execute(query("timeline_lock"))
@@ -146,7 +170,6 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
         cls = task["scheduling_class"]
         repeat, cron = task["repeat"], task["repeat_cron"]
         slip = timing.effective_slip(task["slip"], duration, repeat)
-        priority = task["priority"] or 0
         multi_result = cls == "background-multi"
         busy = load_busy(cur, cls, min(task["next_ideal"], earliest), horizon_end + slip + duration)
         live = task["live_runs"]
@@ -162,17 +185,33 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
             if task["max_runs"] is not None and live >= task["max_runs"]:
                 break
             if ideal + slip < earliest:
-                # The whole window is in the past (a daemon was down): skip, never back-fill.
-                ideal = timing.next_ideal(ideal, earliest, repeat, cron)
-                continue
+                if not rows and not task["has_runs"]:
+                    # A task's first run happens as soon as possible, however late.
+                    ideal = earliest
+                else:
+                    # A later window wholly in the past (a daemon was down): skip it.
+                    ideal = timing.next_ideal(ideal, earliest, repeat, cron)
+                    continue
             window_start = max(ideal, earliest)
             window_end = ideal + slip + duration
-            gaps = free_ranges(
-                busy, window_start, window_end, duration, priority, protect_until=earliest + margin
-            )
+            allowed, diags, run_priority = run_limits(limits, task, window_start)
+            priority = run_priority or 0
+            gaps = []
+            if allowed:
+                gaps = free_ranges(
+                    busy,
+                    window_start,
+                    window_end,
+                    duration,
+                    priority,
+                    protect_until=earliest + margin,
+                )
             start = choose_start(gaps, duration, task["sliprand"])
             if start is None:
-                reason = blocker_reason(busy, window_start, window_end, priority)
+                if allowed:
+                    reason = blocker_reason(busy, window_start, window_end, priority)
+                else:
+                    reason = "Run forbidden by limits:\n" + (diags or "")
                 rows.append(
                     (
                         uuid.uuid4(),
@@ -180,9 +219,10 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
                         (ideal, ideal + duration),
                         "nonstart",
                         conflict_class(cls),
-                        task["priority"],
+                        run_priority,
                         1,
                         reason,
+                        diags,
                     )
                 )
                 outcome.nonstarts += 1
@@ -201,9 +241,10 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
                         (start, run_end),
                         "pending",
                         conflict_class(cls),
-                        task["priority"],
+                        run_priority,
                         None,
                         None,
+                        diags,
                     )
                 )
                 if cls not in ANYTIME:
@@ -223,7 +264,8 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
         if rows:
             psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors)"
+                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors,"
+                " limit_diags)"
                 " VALUES %s",
                 [(r[0], r[1], psycopg2.extras.DateTimeTZRange(*r[2], "[)"), *r[3:]) for r in rows],
                 page_size=500,
@@ -232,12 +274,12 @@ def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Pl
     return outcome
 
 
-def schedule_pass(db: Database, limit: int = 200) -> Placement:
+def schedule_pass(db: Database, limit: int = 200, limits=None) -> Placement:
     """Place runs for every task that needs them; returns what was done."""
     total = Placement()
     for task in db.all("tasks_to_schedule", {"limit": limit}):
         try:
-            done = place_task(db, task["id"])
+            done = place_task(db, task["id"], limits=limits)
         except psycopg2.errors.ExclusionViolation:
             log.warning("Task %s: placement met a concurrent run; will retry", task["uuid"])
             continue

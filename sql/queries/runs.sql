@@ -29,7 +29,8 @@ LIMIT %(limit)s;
 SELECT t.*, c.schedule_horizon, c.run_start_margin,
        (SELECT count(*) FROM run r WHERE r.task = t.id
           AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running')))
-         AS live_runs
+         AS live_runs,
+       EXISTS (SELECT 1 FROM run r WHERE r.task = t.id) AS has_runs
 FROM task t CROSS JOIN configurables c
 WHERE t.id = %(id)s AND t.enabled
 FOR UPDATE OF t;
