@@ -25,6 +25,10 @@ FROM claimed c JOIN run r ON r.id = c.run JOIN run_state s ON s.name = r.state
      JOIN task t ON t.id = r.task
 ORDER BY c.attempts, c.id;
 
+-- name: archiving_relaxed_commit
+-- For claims and outcomes: a commit lost in a crash only means sending a result again.
+SET LOCAL synchronous_commit TO OFF;
+
 -- name: archiving_record_attempt
 -- Only the holder of the claim may record its outcome (a timed-out attempt that answers late
 -- finds the row no longer its own).
