@@ -61,8 +61,10 @@ RETURNING id;
 -- name: archiving_next_due
 -- Seconds until some row not in this archiver's hands becomes due (NULL: none).
 WITH due AS (
-    SELECT min(least(greatest(next_attempt, coalesce(lease_until, '-infinity')),
-                     coalesce(ttl_expires, 'infinity'))) AS at
+    -- Actionable at its next attempt or its expiry, whichever is first, but not while
+    -- another archiver's lease holds it.
+    SELECT min(greatest(least(next_attempt, coalesce(ttl_expires, 'infinity')),
+                        coalesce(lease_until, '-infinity'))) AS at
     FROM archiving
     WHERE NOT completed AND claimed_by IS DISTINCT FROM %(holder)s
 )
