@@ -14,7 +14,7 @@ from pscheduler import scheduling
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
-BATCH = 200
+BATCH = 500
 
 
 _limits = None

@@ -118,9 +118,21 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.before_request(_check_api_level)
     _register_errors(app)
 
-    from pscheduler.api import admin, archiving, catalog, limits, runs, schedule, tasks
+    from pscheduler.api import (
+        admin,
+        archiving,
+        catalog,
+        interfaces,
+        limits,
+        metrics,
+        panoptes,
+        runs,
+        schedule,
+        tasks,
+    )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, archiving):
+    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, archiving):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
+    app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
     return app
