@@ -120,6 +120,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
 
     from pscheduler.api import (
         admin,
+        archiving,
         catalog,
         dashboard,
         events,
@@ -132,8 +133,9 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         tasks,
     )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, events,
-                   dashboard):
+    blueprints = (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, events,
+                  dashboard, archiving)
+    for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
