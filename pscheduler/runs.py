@@ -73,9 +73,7 @@ def get(
     return waited or row
 
 
-def to_json(
-    row: dict, task_row: dict, task_href: str, me: str, db: Database | None = None
-) -> dict:
+def to_json(row: dict, task_row: dict, task_href: str, me: str, db: Database | None = None) -> dict:
     href = f"{task_href}/runs/{row['uuid']}"
     participants = list(task_row["participants"])
     if participants and participants[0] is None:

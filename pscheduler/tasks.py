@@ -309,7 +309,7 @@ def create(
     stored["tool"] = tool_name
     multi = len(participants) > 1
     key = task.get("_key") or (_participant_key() if multi else None)
-    first = schedule["start"] or timing.whole_second(now + dt.timedelta(seconds=1), up=True)
+    first = schedule["start"] or now  # the scheduler places it at the first free moment
     if schedule["repeat_cron"] and not schedule["repeat"]:
         # A cron-only task runs on its cron times, the first one included.
         first = timing.cron_after(schedule["repeat_cron"], first - dt.timedelta(seconds=1))

@@ -133,8 +133,19 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         tasks,
     )
 
-    blueprints = (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, events,
-                  dashboard, archiving)
+    blueprints = (
+        admin,
+        catalog,
+        tasks,
+        runs,
+        schedule,
+        limits,
+        interfaces,
+        metrics,
+        events,
+        dashboard,
+        archiving,
+    )
     for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
