@@ -124,13 +124,14 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         interfaces,
         limits,
         metrics,
+        openapi_doc,
         panoptes,
         runs,
         schedule,
         tasks,
     )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics):
+    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, openapi_doc):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
