@@ -28,7 +28,14 @@ _VALIDITY = json_body(
     "The verdict (200 even when invalid)",
 )
 _NOT_AVAILABLE = text_error('`No test "<name>" is available.` (or tool, archiver, context)')
-_NAME = path("name", {"type": "string", "minLength": 1}, "Plugin name")
+_EXAMPLES = {"test": "idle", "tool": "sleep", "archiver": "bitbucket", "context": "changenothing"}
+
+
+def _name(kind: str) -> dict:
+    return path("name", {"type": "string", "minLength": 1}, f"{kind} name", _EXAMPLES[kind])
+
+
+_NAME = _name("test")
 
 SCHEMAS = {
     "Enumeration": {
@@ -74,7 +81,7 @@ def _one(kind: str) -> dict:
         "get": op(
             f"One {kind} plugin's enumeration",
             {"200": json_body(_ENUM), "404": _NOT_AVAILABLE},
-            [_NAME],
+            [_name(kind)],
             tags=TAGS,
         )
     }
@@ -89,7 +96,7 @@ def _data_is_valid(kind: str, what: str) -> dict:
                 "400": text_error(f"`No {what} data provided` or invalid JSON"),
                 "404": _NOT_AVAILABLE,
             },
-            [_NAME, json_query("data", f"The {kind} data", required=True, example={})],
+            [_name(kind), json_query("data", f"The {kind} data", required=True, example={})],
             tags=TAGS,
         )
     }

@@ -94,10 +94,12 @@ def json_query(name: str, description: str, required: bool = False, example: Any
     return param
 
 
-def path(name: str, schema: dict | None = None, description: str = "") -> dict:
+def path(name: str, schema: dict | None = None, description: str = "", example=None) -> dict:
     param = {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
     if description:
         param["description"] = description
+    if example is not None:
+        param["example"] = example
     return param
 
 

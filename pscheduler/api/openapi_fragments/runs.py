@@ -31,7 +31,7 @@ _WAIT = query(
     "Seconds to wait (default 30; 0 for `first`/`next` unless a wait flag is given)",
 )
 _CONFLICT = text_error("`Run would create a scheduling conflict.`")
-_RUN_FROM_URL = "$response.body#regex:/runs/([0-9a-fA-F-]{36})$"
+_RUN_FROM_URL = "$response.body#regex:runs.([0-9a-fA-F-]+)$"
 
 SCHEMAS = {
     "Run": {

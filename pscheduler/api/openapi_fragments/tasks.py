@@ -38,7 +38,7 @@ _EXAMPLE = {
 }
 _DETAIL = boolean("detail", "Add the `detail` object")
 _EXPANDED = boolean("expanded", "Task objects instead of URLs")
-_UUID_FROM_URL = "$response.body#regex:/tasks/([0-9a-fA-F-]{36})$"
+_UUID_FROM_URL = "$response.body#regex:tasks.([0-9a-fA-F-]+)$"
 
 SCHEMAS = {
     "TaskSpecification": _SPEC,
