@@ -120,7 +120,10 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
 
     from pscheduler.api import (
         admin,
+        archiving,
         catalog,
+        dashboard,
+        events,
         interfaces,
         limits,
         metrics,
@@ -131,7 +134,9 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         tasks,
     )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, openapi_doc):
+    blueprints = (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics, events,
+                  dashboard, archiving, openapi_doc)
+    for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
