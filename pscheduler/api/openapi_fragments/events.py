@@ -1,8 +1,8 @@
-"""OpenAPI fragment for the live event stream, GET /events (issue 10, live view)."""
+"""OpenAPI fragment for the live event stream, GET /events (pscheduler/api/events.py)."""
 
 from __future__ import annotations
 
-from pscheduler.api.openapi_fragments.common import PENDING, op, query, text_error
+from pscheduler.api.openapi_fragments.common import op, query, text_error
 
 PATHS = {
     "/pscheduler/events": {
@@ -15,11 +15,25 @@ PATHS = {
                     "content": {"text/event-stream": {"schema": {"type": "string"}}},
                 },
                 "400": text_error("A bad filter"),
+                "503": text_error("Too many streams on this process (with `Retry-After`)"),
             },
             [
-                query("task", {"type": "string", "format": "uuid"}, "Only this task's events"),
-                query("test", {"type": "string"}, "Only events of tasks of this test type"),
-                query("kind", {"type": "string"}, "Only events of this kind"),
+                query(
+                    "task",
+                    {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                    "Only these tasks' events (repeatable)",
+                ),
+                query(
+                    "test",
+                    {"type": "array", "items": {"type": "string"}},
+                    "Only events of tasks of these test types (repeatable)",
+                ),
+                query(
+                    "kind",
+                    {"type": "array", "items": {"type": "string"}},
+                    "Only events of these kinds (repeatable)",
+                ),
+                query("since", {"type": "string"}, "As `Last-Event-ID`, for clients without it"),
                 {
                     "name": "Last-Event-ID",
                     "in": "header",
@@ -28,7 +42,6 @@ PATHS = {
                 },
             ],
             tags=["events"],
-            **{PENDING: True},
         )
     }
 }

@@ -67,10 +67,10 @@ PATHS = {
         )
     },
     "/pscheduler/stat/archiving/backlog": {
-        "get": _count("Archivings not done whose next attempt is due", pending=True)
+        "get": _count("Archivings not done whose next attempt is due")
     },
     "/pscheduler/stat/archiving/upcoming": {
-        "get": _count("Archivings not done whose next attempt is in the future", pending=True)
+        "get": _count("Archivings not done whose next attempt is in the future")
     },
     "/pscheduler/stat/http-queue/backlog": {
         "get": _count("Outgoing HTTP requests never attempted", pending=True)
