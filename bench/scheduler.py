@@ -100,7 +100,6 @@ def main() -> None:
         placement_rate(node, args.tasks)
     finally:
         node.close()
-    del percentile
 
 
 if __name__ == "__main__":

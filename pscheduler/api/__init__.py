@@ -127,6 +127,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         interfaces,
         limits,
         metrics,
+        openapi_doc,
         panoptes,
         runs,
         schedule,
@@ -145,6 +146,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         events,
         dashboard,
         archiving,
+        openapi_doc,
     )
     for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
