@@ -80,7 +80,7 @@ def placement_rate(node: BenchNode, tasks: int) -> None:
                      AND b.conflict_class = 'exclusive'""")
     overlaps = cur.fetchone()[0]
     print(
-        f"{'Placement, %d exclusive PT5M tasks, P1D horizon' % tasks:<48} "
+        f"{f'Placement, {tasks} exclusive PT5M tasks, P1D horizon':<48} "
         f"{placed} runs in {elapsed:.2f} s = {placed / elapsed:,.0f} runs/s "
         f"(pending {states.get('pending', 0)}, non-starters {states.get('nonstart', 0)}; "
         f"overlapping exclusive pairs: {overlaps}) (goal: >= 1,000 runs/s)"
