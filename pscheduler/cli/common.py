@@ -154,9 +154,16 @@ def human_seconds(seconds: float) -> str:
 
 
 def wait_until(
-    when: dt.datetime, label: str, countdown: bool, stop: Callable[[], bool] | None = None
+    when: dt.datetime,
+    label: str,
+    countdown: bool,
+    stop: Callable[[], bool] | None = None,
+    pause: Callable[[float], bool | None] = time.sleep,
 ) -> None:
-    """Sleep until ``when``; on a terminal show ``label`` with a live countdown."""
+    """Sleep until ``when``; on a terminal show ``label`` with a live countdown.
+
+    ``pause(seconds)`` sleeps and may return True to end the wait early (an event arrived).
+    """
     while True:
         left = (when - now()).total_seconds()
         if left <= 0 or (stop is not None and stop()):
@@ -164,7 +171,8 @@ def wait_until(
         if countdown:
             sys.stdout.write(f"\r{label} {human_seconds(left)}   \b\b\b")
             sys.stdout.flush()
-        time.sleep(min(1.0, left))
+        if pause(min(1.0, left)):
+            break
     if countdown:
         sys.stdout.write("\r\033[K")
         sys.stdout.flush()

@@ -14,14 +14,21 @@ connection, so no event inside the server's retention is lost.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
+import os
+import select
 import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import requests
+
+# A run in one of these states changes no more (but for a merged result still to come).
+FINAL_STATES = {"finished", "failed", "overdue", "missed", "preempted", "nonstart", "canceled"}
 
 
 @dataclass
@@ -141,32 +148,195 @@ def open_stream(
     return EventStream(response)
 
 
-def follow(base: str, retries: int = 5, **kw) -> Iterator[Event] | None:
-    """Events forever, reconnecting with Last-Event-ID; None if the server has no stream."""
-    stream = open_stream(base, **kw)
-    if stream is None:
-        return None
+class Follow:
+    """Events forever from an open stream, reconnecting with Last-Event-ID; ``close()`` ends
+    it, also from another thread."""
 
-    def events() -> Iterator[Event]:
-        nonlocal stream
+    def __init__(self, base: str, stream: EventStream, retries: int, kw: dict):
+        self.base, self.stream, self.retries, self.kw = base, stream, retries, kw
+        self.closed = False
+
+    def __iter__(self) -> Iterator[Event]:
         failures = 0
-        while True:
+        while not self.closed:
             try:
-                for event in stream:
+                for event in self.stream:
                     failures = 0
                     yield event
             except requests.RequestException:
                 pass
             finally:
-                stream.close()
+                self.stream.close()
             failures += 1
-            if failures > retries:
+            if self.closed or failures > self.retries:
                 return
             time.sleep(min(5.0, 0.5 * failures))
             with contextlib.suppress(requests.RequestException):
-                again = open_stream(base, **{**kw, "last_id": stream.last_id})
+                again = open_stream(self.base, **{**self.kw, "last_id": self.stream.last_id})
                 if again is None:
                     return
-                stream = again
+                self.stream = again
 
-    return events()
+    def close(self) -> None:
+        self.closed = True
+        self.stream.close()
+
+
+def follow(base: str, retries: int = 5, **kw) -> Follow | None:
+    """Events forever, reconnecting with Last-Event-ID; None if the server has no stream."""
+    stream = open_stream(base, **kw)
+    return None if stream is None else Follow(base, stream, retries, kw)
+
+
+SAFETY_S = 10.0  # with a live stream, look again this often anyway (a lost event costs this)
+READY_S = 5.0  # wait this long for the server to confirm the subscription
+
+
+class Waiter:
+    """Wakes a waiting command when the server reports something (about one task, if asked).
+
+    Commands wait as "nap, then look again".  On a node with ``/events`` the nap ends as soon
+    as a matching event arrives (or after ``SAFETY_S``); on a server without the stream
+    (``live`` is False) it is a plain sleep of the caller's polling interval, so the same code
+    polls original pScheduler hosts.  Events are read by a thread into a queue and signalled
+    on a pipe, so ``fileno()`` can join a ``select`` (``monitor`` waits for keys and events).
+    """
+
+    def __init__(
+        self,
+        base: str | None,
+        task: str | None = None,
+        test: str | None = None,
+        kinds: list[str] | None = None,
+        debug=None,
+    ):
+        debug = debug or (lambda message: None)
+        self.queue: collections.deque[Event] = collections.deque(maxlen=10000)
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._follow: Follow | None = None
+        self._thread: threading.Thread | None = None
+        if base:
+            try:
+                self._follow = follow(base, task=task, test=test, kinds=kinds)
+            except (requests.RequestException, OSError) as exc:
+                debug(f"Event stream unavailable ({exc}); polling")
+        self.live = self._follow is not None
+        if not self.live:
+            debug("No event stream; polling")
+            return
+        debug(f"Following the event stream at {base}/events")
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(READY_S)
+
+    @classmethod
+    def for_task(cls, task_url: str, debug=None) -> Waiter:
+        """Events about the task at ``https://host/pscheduler/tasks/<uuid>``."""
+        base, _, rest = task_url.partition("/tasks/")
+        return cls(base if rest else None, task=rest.strip("/").split("/")[0], debug=debug)
+
+    def _pump(self, ready: threading.Event) -> None:
+        try:
+            for event in self._follow:
+                if event.kind == "ready":
+                    ready.set()
+                    continue
+                self.queue.append(event)
+                self._signal()
+        except Exception:  # noqa: BLE001 - a broken stream means polling, never a crash
+            pass
+        finally:
+            self.live = False  # gone for good: callers fall back to polling
+            ready.set()
+            self._signal()
+
+    def _signal(self) -> None:
+        with contextlib.suppress(OSError):  # a full pipe already says "look"
+            os.write(self._write, b".")
+
+    def fileno(self) -> int:
+        return self._read
+
+    def take(self) -> list[Event]:
+        """The events that arrived since the last look (the pipe drained too)."""
+        while select.select([self._read], [], [], 0)[0]:
+            if not os.read(self._read, 4096):
+                break
+        events = []
+        while self.queue:
+            events.append(self.queue.popleft())
+        return events
+
+    def wait(self, timeout: float, match: Callable[[Event], bool] | None = None) -> Event | None:
+        """The first event that matches (or a ``reset``: events may be lost, so look again)
+        within ``timeout`` seconds, else None.  Without a stream: sleeps, returns None."""
+        end = time.monotonic() + timeout
+        while True:
+            while self.queue:
+                event = self.queue.popleft()
+                if match is None or event.kind == "reset" or match(event):
+                    return event
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            if not self.live:
+                if self._follow is None:
+                    time.sleep(left)
+                return None  # a stream that just died: the caller looks now, then polls
+            if select.select([self._read], [], [], left)[0]:
+                os.read(self._read, 4096)
+
+    def nap(self, poll_s: float, match: Callable[[Event], bool] | None = None) -> Event | None:
+        """Until a matching event (at most ``SAFETY_S``) with a stream; ``poll_s`` without."""
+        return self.wait(SAFETY_S if self.live else poll_s, match)
+
+    def until(self, match: Callable[[Event], bool]) -> Callable[[float], bool]:
+        """A sleep function for ``common.wait_until``: True, then always True, once a matching
+        event arrived; a plain sleep without a stream."""
+        seen = False
+
+        def pause(seconds: float) -> bool:
+            nonlocal seen
+            seen = seen or self.wait(seconds, match) is not None
+            return seen
+
+        return pause
+
+    def close(self) -> None:
+        if self._follow is not None:
+            self._follow.close()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            if self._thread.is_alive():
+                return  # leave the pipe to the process's end rather than close it under a writer
+        for fd in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._read = self._write = -1
+
+    def __enter__(self) -> Waiter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run_over(run_uuid: str) -> Callable[[Event], bool]:
+    """Matches the events that end a run: its merged result or a final state."""
+
+    def match(event: Event) -> bool:
+        if event.data.get("run") != run_uuid:
+            return False
+        if event.kind in ("result-merged", "run-nonstart", "run-deleted"):
+            return True
+        new = (event.data.get("data") or {}).get("new")
+        return event.kind == "run-state" and new in FINAL_STATES
+
+    return match
+
+
+def run_placed(event: Event) -> bool:
+    """A new run of the task, or the task's end."""
+    return event.kind in ("run-placed", "run-nonstart", "task-cancelled")

@@ -4,6 +4,11 @@ The original quits when ``runs/next`` answers 404 because the next run of a repe
 is not on the schedule yet.  Here the task itself says when to stop: it is cancelled, it is
 single-shot, ``max-runs`` or ``until`` is exhausted, or ``--runs`` were shown.  New runs are
 found with ``runs?start=`` after the last one seen.
+
+Waiting is driven by the node's event stream when it has one (a new run is looked for when
+``run-placed`` arrives, a run's result is fetched when ``result-merged`` or a final state
+arrives, even before its scheduled end); against servers without ``/events`` the same waits
+poll.  See ``events.Waiter``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pscheduler.cli.common import (
     to_local,
     wait_until,
 )
+from pscheduler.cli.events import Waiter, run_over, run_placed
 from pscheduler.cli.runs import FORMATS, render, wait_for_result, write_output
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
@@ -90,8 +96,6 @@ def task_over(task: dict, shown: int) -> str | None:
 
 def watch(client: Client, task_url: str, args: argparse.Namespace, first: bool = False) -> int:
     """Show runs as they complete; 0 if all succeeded, 1 if any did not."""
-    talk = narrating(args)
-    countdown = talk and stdout_is_tty()
     task = client.get_json(with_query(task_url, detail=True))
     detail = task.get("detail") or {}
     if detail.get("multi-result"):
@@ -104,6 +108,21 @@ def watch(client: Client, task_url: str, args: argparse.Namespace, first: bool =
     fmt = args.format
     if FORMATS.get(fmt, "x") is None:
         fmt = None
+    with Waiter.for_task(task_url, debug=client.debug) as waiter:
+        return _follow_runs(client, task_url, runs_href, fmt, args, first, waiter)
+
+
+def _follow_runs(
+    client: Client,
+    task_url: str,
+    runs_href: str,
+    fmt: str | None,
+    args: argparse.Namespace,
+    first: bool,
+    waiter: Waiter,
+) -> int:
+    talk = narrating(args)
+    countdown = talk and stdout_is_tty()
     seen: set[str] = set()
     shown = 0
     failures = 0
@@ -111,7 +130,9 @@ def watch(client: Client, task_url: str, args: argparse.Namespace, first: bool =
     max_shown = getattr(args, "runs", 0) or 0
 
     while True:
-        run_url = next_run(client, runs_href, seen, cursor, first and not seen, task_url, shown)
+        run_url = next_run(
+            client, runs_href, seen, cursor, first and not seen, task_url, shown, waiter
+        )
         if run_url is None:
             task = client.get_json(with_query(task_url, detail=True))
             reason = task_over(task, shown)
@@ -133,10 +154,11 @@ def watch(client: Client, task_url: str, args: argparse.Namespace, first: bool =
                 print(f"Ends   {to_local(run.get('end-time'))}")
             start = _time(run.get("start-time"))
             end = _time(run.get("end-time"))
+            pause = waiter.until(run_over(run_url.rstrip("/").rsplit("/", 1)[-1]))
             if start:
-                wait_until(start, "Starts in", countdown)
+                wait_until(start, "Starts in", countdown, pause=pause)
             if end:
-                wait_until(end, "Waiting for result, ends in", countdown)
+                wait_until(end, "Waiting for result, ends in", countdown, pause=pause)
             if talk:
                 print("Waiting for result...")
             run = wait_for_result(client, run_url, deadline_s=120.0)
@@ -179,6 +201,7 @@ def next_run(
     from_first: bool,
     task_url: str,
     shown: int,
+    waiter: Waiter,
 ) -> str | None:
     """The URL of the next run not yet shown, waiting for the scheduler to place it.
 
@@ -208,7 +231,7 @@ def next_run(
             task = client.get_json(with_query(task_url, detail=True))
             if task_over(task, shown):
                 return None
-        time.sleep(delay)
+        waiter.nap(delay, run_placed)
         delay = min(delay * 1.5, 5.0)
 
 
