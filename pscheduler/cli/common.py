@@ -133,6 +133,14 @@ def to_local(text: str | None) -> str:
         return str(text)
 
 
+def timestamp_or_none(text: str | None) -> dt.datetime | None:
+    """A server timestamp, or None when absent or bad."""
+    try:
+        return parse_timestamp(text) if text else None
+    except ValueError:
+        return None
+
+
 def seconds_until(text: str | None) -> float:
     if not text:
         return 0.0

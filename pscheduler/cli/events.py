@@ -288,9 +288,16 @@ class Waiter:
             if select.select([self._read], [], [], left)[0]:
                 os.read(self._read, 4096)
 
-    def nap(self, poll_s: float, match: Callable[[Event], bool] | None = None) -> Event | None:
-        """Until a matching event (at most ``SAFETY_S``) with a stream; ``poll_s`` without."""
-        return self.wait(SAFETY_S if self.live else poll_s, match)
+    def nap(
+        self,
+        poll_s: float,
+        match: Callable[[Event], bool] | None = None,
+        limit_s: float | None = None,
+    ) -> Event | None:
+        """Until a matching event (at most ``SAFETY_S``) with a stream; ``poll_s`` without;
+        never longer than ``limit_s``."""
+        timeout = SAFETY_S if self.live else poll_s
+        return self.wait(timeout if limit_s is None else max(0.0, min(timeout, limit_s)), match)
 
     def until(self, match: Callable[[Event], bool]) -> Callable[[float], bool]:
         """A sleep function for ``common.wait_until``: True, then always True, once a matching

@@ -1,7 +1,8 @@
 """Run one single-shot task to completion: what ``troubleshoot`` and ``batch`` both need.
 
 Post the task to its lead, wait for the scheduler to place the run, sleep until it ends,
-then long-poll for the merged result.  Every wait is bounded.
+then long-poll for the merged result.  Every wait is bounded, and ends early when the lead's
+event stream says the run was placed or is over (``events.Waiter``; polls without one).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import time
 
 from pscheduler.cli.client import Client, ClientError, ServerError, api_url, with_query
-from pscheduler.cli.common import fail, seconds_until
+from pscheduler.cli.common import fail, timestamp_or_none, wait_until
+from pscheduler.cli.events import Waiter, run_over, run_placed
 from pscheduler.cli.runs import wait_for_result
 
 
@@ -31,8 +33,8 @@ def post_task(client: Client, lead: str, task: dict) -> str:
     return url
 
 
-def first_run(client: Client, task_url: str, wait_s: float = 90.0) -> str:
-    """URL of the task's first run, polling the run list (bounded)."""
+def first_run(client: Client, task_url: str, waiter: Waiter, wait_s: float = 90.0) -> str:
+    """URL of the task's first run, looking at the run list when told or polled (bounded)."""
     deadline = time.monotonic() + wait_s
     delay = 0.2
     while True:
@@ -41,18 +43,23 @@ def first_run(client: Client, task_url: str, wait_s: float = 90.0) -> str:
             return urls[0]
         if time.monotonic() > deadline:
             raise fail("The server never scheduled a run for the task.", 1)
-        time.sleep(delay)
+        waiter.nap(delay, run_placed)
         delay = min(delay * 1.5, 2.0)
 
 
-def run_to_completion(client: Client, task_url: str, slack_s: float = 60.0) -> dict:
+def run_to_completion(
+    client: Client, task_url: str, slack_s: float = 60.0, waiter: Waiter | None = None
+) -> dict:
     """The finished run (or the last state seen when it never finished)."""
-    run_url = first_run(client, task_url)
+    if waiter is None:
+        with Waiter.for_task(task_url, debug=client.debug) as waiter:
+            return run_to_completion(client, task_url, slack_s, waiter)
+    run_url = first_run(client, task_url, waiter)
     run = client.get_json(run_url)
-    if run.get("state") != "nonstart":
-        left = seconds_until(run.get("end-time"))
-        if left > 0:
-            time.sleep(left)
+    end = timestamp_or_none(run.get("end-time"))
+    if run.get("state") != "nonstart" and end:
+        pause = waiter.until(run_over(run_url.rstrip("/").rsplit("/", 1)[-1]))
+        wait_until(end, "", False, pause=pause)
     try:
         return wait_for_result(client, run_url, deadline_s=slack_s)
     except ClientError:

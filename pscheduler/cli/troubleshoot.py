@@ -2,7 +2,8 @@
 
 For each host: reachable, API level, clock, plugin listings, daemon heartbeats and limits
 (``/status``), optionally counters (``--stats``), then a real one-second ``idle`` run with
-``bitbucket`` archivings (skipped by ``--quick``).  For a pair: the clock difference.
+``bitbucket`` archivings (skipped by ``--quick``), waited for through the event stream when
+the host has one.  For a pair: the clock difference.
 The first failed check ends it with exit 1.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from pscheduler.cli.client import Client, ClientError, Unreachable, api_url, local_host, with_query
+from pscheduler.cli.client import Client, ClientError, Unreachable, api_url, local_host
 from pscheduler.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -19,6 +20,7 @@ from pscheduler.cli.common import (
     add_common,
     make_client,
 )
+from pscheduler.cli.events import Event, Waiter
 from pscheduler.cli.metrics import gather
 from pscheduler.cli.oneshot import post_task, run_to_completion
 from pscheduler.cli.runs import failure_details, outcome
@@ -129,6 +131,10 @@ def check_host(client: Client, host: str, args: argparse.Namespace) -> dict:
     return facts
 
 
+def _archived(event: Event) -> bool:
+    return event.kind in ("archiving-succeeded", "archiving-failed")
+
+
 def idle_test(client: Client, host: str) -> str:
     archivers = client.get_json(api_url(host, "archivers"))
     archives = []
@@ -140,22 +146,23 @@ def idle_test(client: Client, host: str) -> str:
         "archives": archives,
     }
     task_url = post_task(client, host, task)
-    run = run_to_completion(client, task_url)
-    result = outcome(run)
-    if not result.succeeded:
-        raise CheckFailed(f"{result.reason}\n{failure_details(run)}\n{run.get('href', '')}")
-    if archives:
+    with Waiter.for_task(task_url, debug=client.debug) as waiter:
+        run = run_to_completion(client, task_url, waiter=waiter)
+        result = outcome(run)
+        if not result.succeeded:
+            raise CheckFailed(f"{result.reason}\n{failure_details(run)}\n{run.get('href', '')}")
+        if not archives:
+            return "OK."
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            run = client.get_json(with_query(run["href"]))
+            run = client.get_json(run["href"])
             done = [a for a in run.get("archivings") or [] if a.get("completed")]
             if len(done) >= len(archives):
                 if not all(a.get("archived") for a in done):
                     raise CheckFailed(f"An archiving failed; see {run['href']}")
                 return "OK (run and archivings succeeded)."
-            time.sleep(0.5)
-        raise CheckFailed(f"Archivings did not finish within 20 s; see {run['href']}")
-    return "OK."
+            waiter.nap(0.5, _archived, limit_s=deadline - time.monotonic())
+    raise CheckFailed(f"Archivings did not finish within 20 s; see {run['href']}")
 
 
 def command(args: argparse.Namespace) -> int:

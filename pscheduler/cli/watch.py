@@ -26,6 +26,7 @@ from pscheduler.cli.common import (
     make_client,
     now,
     stdout_is_tty,
+    timestamp_or_none,
     to_local,
     wait_until,
 )
@@ -152,8 +153,8 @@ def _follow_runs(
             if talk:
                 print(f"Starts {to_local(run.get('start-time'))}")
                 print(f"Ends   {to_local(run.get('end-time'))}")
-            start = _time(run.get("start-time"))
-            end = _time(run.get("end-time"))
+            start = timestamp_or_none(run.get("start-time"))
+            end = timestamp_or_none(run.get("end-time"))
             pause = waiter.until(run_over(run_url.rstrip("/").rsplit("/", 1)[-1]))
             if start:
                 wait_until(start, "Starts in", countdown, pause=pause)
@@ -182,15 +183,6 @@ def client_host(url: str) -> str:
     from pscheduler.cli.client import host_of_url
 
     return host_of_url(url)
-
-
-def _time(text: str | None):
-    if not text:
-        return None
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        return None
 
 
 def next_run(
@@ -244,7 +236,7 @@ def _current_or_future(client: Client, urls: list[str], seen: set[str]) -> list[
             run = client.get_json(url)
         except ServerError:
             continue
-        end = _time(run.get("end-time"))
+        end = timestamp_or_none(run.get("end-time"))
         if end is None or end >= now() or run.get("state") in ("pending", "on-deck", "running"):
             keep.append(url)
         else:
