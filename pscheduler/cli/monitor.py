@@ -1,9 +1,12 @@
 """``pscheduler monitor``: a live, top-like view of a host's past, present and future runs.
 
-Polls ``/monitor?window=N`` (the server tags runs with ppf -1/0/+1) and draws with ``rich``.
-Not on a terminal, or with ``--once``, it prints one snapshot and exits; ``--count N`` stops
-after N refreshes, which keeps it usable from scripts and tests.  Keys: q/Q/Esc quit, space
-refreshes now; Ctrl-C quits cleanly.
+Reads ``/monitor?window=N`` (the server tags runs with ppf -1/0/+1) and draws with ``rich``.
+On a node with an event stream it reads again when a run is placed, changes state or goes
+away, and every ``SAFETY_S`` seconds in case an event was lost; between reads it redraws every
+``--refresh`` seconds so relative times stay right.  Against servers without ``/events`` it
+reads every ``--refresh`` seconds.  Not on a terminal, or with ``--once``, it prints one
+snapshot and exits; ``--count N`` stops after N redraws, which keeps it usable from scripts
+and tests.  Keys: q/Q/Esc quit, space reads now; Ctrl-C quits cleanly.
 """
 
 from __future__ import annotations
@@ -24,8 +27,15 @@ from rich.text import Text
 
 from pscheduler.cli.client import ClientError, api_url, local_host, with_query
 from pscheduler.cli.common import EXIT_OK, add_common, human_seconds, make_client, now
+from pscheduler.cli.events import Waiter
 from pscheduler.cli.schedule import add_filter_arguments, cli_text, filter_runs
 from pscheduler.toolkit.iso8601 import parse_timestamp
+
+# Events that change what /monitor shows (archivings and task creation do not).
+EVENT_KINDS = ["run-placed", "run-nonstart", "run-state", "run-deleted", "result-merged"]
+SAFETY_S = 30.0  # with an event stream, read /monitor at least this often anyway
+SETTLE_S = 0.2  # after an event, let the rest of its burst arrive: one read, not fifty
+EVENT = "event"  # what the key wait returns when the event stream spoke
 
 STATE_STYLES = {
     "running": "green",
@@ -150,12 +160,22 @@ def command(args: argparse.Namespace) -> int:
         runs, error = fetch(client, host, rows, args)
         console.print(render(host, hostname, runs, error, args, rows))
         return EXIT_OK
+    tests = ",".join(args.filter_test) if args.filter_test and not args.invert else None
+    waiter = Waiter(api_url(host).rstrip("/"), test=tests, kinds=EVENT_KINDS, debug=client.debug)
     refreshes = 0
-    with _keys() as key_ready, Live(console=console, screen=True, auto_refresh=False) as live:
+    read_at = -SAFETY_S
+    stale = True
+    with (
+        waiter,
+        _keys(waiter) as key_ready,
+        Live(console=console, screen=True, auto_refresh=False) as live,
+    ):
         try:
             while True:
                 rows = max(5, console.size.height - 4)
-                runs, error = fetch(client, host, rows, args)
+                if stale or not waiter.live or time.monotonic() - read_at >= SAFETY_S:
+                    runs, error = fetch(client, host, rows, args)
+                    read_at = time.monotonic()
                 live.update(render(host, hostname, runs, error, args, rows), refresh=True)
                 refreshes += 1
                 if args.count and refreshes >= args.count:
@@ -163,28 +183,40 @@ def command(args: argparse.Namespace) -> int:
                 key = key_ready(args.refresh)
                 if key in ("q", "Q", "\x1b"):
                     break
+                stale = key is not None  # an event, or space (any key) to read now
         except KeyboardInterrupt:
             pass
     return EXIT_OK
 
 
 @contextlib.contextmanager
-def _keys():
-    """A function that waits up to N seconds for a key press (None on timeout)."""
+def _keys(waiter: Waiter):
+    """A function that waits up to N seconds for a key press or an event (None on timeout;
+    ``EVENT`` when the event stream spoke)."""
     fd = sys.stdin.fileno() if sys.stdin.isatty() else None
+
+    def wait(timeout: float):
+        fds = [f for f in (fd, waiter.fileno() if waiter.live else None) if f is not None]
+        if not fds:
+            time.sleep(timeout)
+            return None
+        ready, _, _ = select.select(fds, [], [], timeout)
+        if fd is not None and fd in ready:
+            return os.read(fd, 1).decode(errors="replace")
+        if ready:
+            time.sleep(SETTLE_S)
+            waiter.take()
+            return EVENT
+        return None
+
     if fd is None:
-        yield lambda timeout: time.sleep(timeout)
+        yield wait
         return
     import termios
     import tty
 
     saved = termios.tcgetattr(fd)
     tty.setcbreak(fd)
-
-    def wait(timeout: float):
-        ready, _, _ = select.select([fd], [], [], timeout)
-        return os.read(fd, 1).decode(errors="replace") if ready else None
-
     try:
         yield wait
     finally:
