@@ -25,8 +25,9 @@ LOOKAHEAD = dt.timedelta(seconds=30)
 
 
 class Runner:
-    def __init__(self, stop: threading.Event):
+    def __init__(self, stop: threading.Event, local_node: str | None = None):
         self.stop = stop
+        self.local_node = local_node
         self.in_flight: dict[int, threading.Event] = {}
         self.lock = threading.Lock()
         self.recovered = False
@@ -37,7 +38,7 @@ class Runner:
             delay = (start - utcnow()).total_seconds()
             if delay > 0 and (cancel.wait(delay) or self.stop.is_set()):
                 return
-            state = running.execute(db, run_id, cancel)
+            state = running.execute(db, run_id, cancel, local_node=self.local_node)
             log.debug("Run %s ended %s", run_id, state)
         except Exception:  # noqa: BLE001 - one run's failure must not stop the others
             log.exception("Run %s failed in the runner", run_id)
@@ -86,7 +87,7 @@ class Runner:
 
 def main(config: Config) -> int:
     stop = install_stop_handlers()
-    runner = Runner(stop)
+    runner = Runner(stop, config.api_url)
     return run_loop(
         "runner", config, ["run_new", "run_state"], runner.step, refresh=10.0, stop=stop
     )

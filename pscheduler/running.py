@@ -55,8 +55,14 @@ def _record_emitter(db: Database, task_id: int):
     return emit
 
 
-def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict, str | None]:
-    """Run the tool; returns (status, participant result, errors)."""
+def run_tool(
+    db: Database, run: dict, stop: threading.Event, local_node: str | None = None
+) -> tuple[int, dict, str | None]:
+    """Run the tool; returns (status, participant result, errors).
+
+    ``local_node`` (this node's API base URL) reaches the tool as the input's ``local-node``,
+    for tools that talk to their own node (psclock asks it for its clock).
+    """
     tool = plugins.registry().tools.get(run["tool"])
     if tool is None:
         return 1, {"succeeded": False, "error": f"Tool {run['tool']} is not available"}, None
@@ -73,6 +79,8 @@ def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict,
         "participant": run["participant"],
         "participant-data": run["part_data_full"] or [{} for _ in run["participants"]],
     }
+    if local_node:
+        tool_input["local-node"] = local_node
     remaining = (run["end"] + OVERRUN - utcnow()).total_seconds()
     tmpdir = tempfile.mkdtemp(prefix="pscheduler-run-")
     wrappers = []
@@ -153,12 +161,18 @@ def merge(run: dict, results: list) -> dict:
     return merged
 
 
-def execute(db: Database, run_id: int, stop: threading.Event, collect_remote=None) -> str | None:
+def execute(
+    db: Database,
+    run_id: int,
+    stop: threading.Event,
+    collect_remote=None,
+    local_node: str | None = None,
+) -> str | None:
     """Claim, run, store and (on the lead) merge one run; returns the final state."""
     run = claim(db, run_id)
     if run is None:
         return None
-    status, result, errors = run_tool(db, run, stop)
+    status, result, errors = run_tool(db, run, stop, local_node)
     lead = run["participant"] == 0
     multi_result = run["scheduling_class"] == "background-multi"
     if stop.is_set() and status != 0:
