@@ -31,7 +31,17 @@ OVERRUN = dt.timedelta(seconds=2)
 
 
 def claim(db: Database, run_id: int) -> dict | None:
-    """Move a pending run to running; None when it must not run (gone, canceled, paused)."""
+    """Move a pending run to running; None when it must not run (gone, canceled, paused).
+
+    The usual case is one UPDATE, so the run starts one round trip after the runner wakes
+    (bench/runner.py); the unusual ones (paused, disabled, already taken) are sorted out
+    under a row lock.
+    """
+    with db.transaction() as cur:
+        cur.execute(query("run_claim"), {"id": run_id})
+        run = cur.fetchone()
+    if run is not None:
+        return run
     with db.transaction() as cur:
         cur.execute(query("run_for_execution"), {"id": run_id})
         run = cur.fetchone()

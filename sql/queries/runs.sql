@@ -76,6 +76,19 @@ FROM run r JOIN task t ON t.id = r.task CROSS JOIN control c
 WHERE r.id = %(id)s
 FOR UPDATE OF r;
 
+-- name: run_claim
+-- The runner's claim at the start time in one statement (started is stamped by run_guard):
+-- only a pending run of an enabled task while runs are not paused; anything else returns no
+-- row and goes through run_for_execution, which sorts out why.
+UPDATE run r SET state = 'running'
+FROM task t CROSS JOIN control c
+WHERE r.id = %(id)s AND t.id = r.task AND r.state = 'pending' AND t.enabled
+  AND NOT coalesce(c.pause_runs_until > now(), false)
+RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
+          r.part_data_full, r.priority, t.id AS task_id, t.uuid AS task_uuid,
+          t.json AS task_json, t.test_type, t.tool, t.participant, t.participants,
+          t.scheduling_class, t.duration, t.enabled, false AS paused;
+
 -- name: run_set_state
 UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;
 
