@@ -120,17 +120,35 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
 
     from pscheduler.api import (
         admin,
+        archiving,
         catalog,
+        dashboard,
+        events,
         interfaces,
         limits,
         metrics,
+        openapi_doc,
         panoptes,
         runs,
         schedule,
         tasks,
     )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, interfaces, metrics):
+    blueprints = (
+        admin,
+        catalog,
+        tasks,
+        runs,
+        schedule,
+        limits,
+        interfaces,
+        metrics,
+        events,
+        dashboard,
+        archiving,
+        openapi_doc,
+    )
+    for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
