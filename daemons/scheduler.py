@@ -10,22 +10,25 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import scheduling
+from pscheduler import coplacement, scheduling, tasking
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
 BATCH = 200
+_coordinator = coplacement.Coordinator()
 
 
 def step(db, notes) -> float:
+    multi_wait = _coordinator.step(db)  # multi-participant tasks: placed in threads
     while True:
         done = scheduling.schedule_pass(db, limit=BATCH)
         if done.placed or done.nonstarts:
             log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
         if done.placed + done.nonstarts == 0:
             break
-    return min(10.0, scheduling.seconds_until_next_work(db))
+    return min(10.0, multi_wait, scheduling.seconds_until_next_work(db))
 
 
 def main(config: Config) -> int:
+    _coordinator.bind = tasking.default_bind(config)
     return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

@@ -99,9 +99,9 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.before_request(_check_api_level)
     _register_errors(app)
 
-    from pscheduler.api import admin, catalog, runs, schedule, tasks
+    from pscheduler.api import admin, catalog, participants, runs, schedule, tasks
 
-    for module in (admin, catalog, tasks, runs, schedule):
+    for module in (admin, catalog, tasks, runs, schedule, participants):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
     return app
