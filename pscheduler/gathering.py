@@ -1,7 +1,7 @@
 """The lead's duties after a multi-participant run (spec/scheduling.md §4.3).
 
-``collector`` is the ``collect_remote`` hook of ``running.execute``: after the run's end it
-fetches every other participant's local result (``GET …/runs/<uuid>?wait-local=true&wait=N``,
+``collector`` is the ``collect_remote`` hook of ``running.execute``: once the lead's side is
+done it fetches every other participant's local result (``GET …/runs/<uuid>?wait-local=true&wait=N``,
 in parallel, within one bounded budget) so the tool can merge them.  A participant that does
 not answer leaves an error object naming it in its slot.  ``survey_clocks`` records every
 participant's clock on a failed run, flagging skew over a second.
@@ -34,20 +34,19 @@ def collector(db: Database, fallback_bind: str | None = None) -> Callable[[dict,
         others = list(context["participants"][1:])
         bind = context["lead_bind"] or fallback_bind
         key = context["participant_key"]
-        end = run["end"]
-        delay = (end - utcnow()).total_seconds()
-        if delay > 0:
-            time.sleep(min(delay, 3600))
-        deadline = time.monotonic() + BUDGET
+        # Long-poll from now on rather than sleeping until the scheduled end: the merged
+        # result is there as soon as every side has finished.
+        left = max(0.0, (run["end"] - utcnow()).total_seconds())
+        deadline = time.monotonic() + min(left, 3600) + BUDGET
 
         def fetch(host: str) -> dict:
-            wait = max(1.0, deadline - time.monotonic())
+            wait = min(590.0, max(1.0, deadline - time.monotonic()))
             found = peers.get_run(
                 host, str(context["task_uuid"]), str(run["uuid"]), key, bind, wait_local=wait
             )
             result = found.get("result") if isinstance(found, dict) else None
             if result is None:
-                raise peers.PeerError(host, f"had no result within {BUDGET:g} s of the run's end")
+                raise peers.PeerError(host, f"had no result {BUDGET:g} s after the run's end")
             return result
 
         results = [local]
