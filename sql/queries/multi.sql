@@ -49,8 +49,12 @@ UPDATE run SET part_data_full = %(part_data_full)s WHERE task = %(task)s AND uui
 RETURNING id;
 
 -- name: run_make_pending
-UPDATE run SET state = 'pending', part_data_full = %(part_data_full)s
-WHERE uuid = %(uuid)s AND state = 'scheduling' RETURNING id;
+-- The run becomes visible: waiters on run_new (GET runs/first) learn of it at once.
+WITH made AS (
+    UPDATE run SET state = 'pending', part_data_full = %(part_data_full)s
+    WHERE uuid = %(uuid)s AND state = 'scheduling' RETURNING id
+)
+SELECT id, pg_notify('run_new', '') FROM made;
 
 -- name: run_any_by_uuid
 SELECT r.*, lower(r.times) AS start_time, upper(r.times) AS end_time
