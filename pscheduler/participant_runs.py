@@ -34,7 +34,11 @@ def put(db: Database, task_row: dict, ref: str, body: Any) -> None:
             raise BadRequest("part-data-full must be a list with one entry per participant")
         db.all(
             "run_set_part_data_full",
-            {"task": task_row["id"], "uuid": run_uuid, "part_data_full": Json(body["part-data-full"])},
+            {
+                "task": task_row["id"],
+                "uuid": run_uuid,
+                "part_data_full": Json(body["part-data-full"]),
+            },
         )
         return
     if "result-full" in body:
@@ -79,3 +83,17 @@ def participant_data(task_row: dict) -> dict:
             f"Tool {task_row['tool']} failed to give participant data: {exc}"
         ) from None
     return data if isinstance(data, dict) else {}
+
+
+def single_node_data(tool, run: dict) -> list[dict]:
+    """Participant data for a run nobody distributed any for (single-node tasks): the tool's
+    own, computed here, or {} per participant."""
+    participants = run["participants"] or [None]
+    if tool is None or tool.participant_data is None or len(participants) != 1:
+        return [{} for _ in participants]
+    test = {"type": run["test_type"], "spec": run["task_json"]["test"]["spec"]}
+    try:
+        data = plugins.call(tool, "participant_data", test, 0)
+    except Exception:  # noqa: BLE001 - the tool runs without it and reports what it lacks
+        return [{}]
+    return [data if isinstance(data, dict) else {}]

@@ -17,7 +17,7 @@ import uuid
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins
+from pscheduler import participant_runs, plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
@@ -71,7 +71,7 @@ def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict,
         },
         "test": test,
         "participant": run["participant"],
-        "participant-data": run["part_data_full"] or [{} for _ in run["participants"]],
+        "participant-data": run["part_data_full"] or participant_runs.single_node_data(tool, run),
     }
     remaining = (run["end"] + OVERRUN - utcnow()).total_seconds()
     tmpdir = tempfile.mkdtemp(prefix="pscheduler-run-")

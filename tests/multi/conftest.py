@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import pytest
 
 from tests.helpers import Node
@@ -10,20 +12,25 @@ from tests.helpers import Node
 ENV = {"PSCHEDULER_HTTP_QUEUE_RETRY": "0.5"}
 
 
-def _start(cluster, host: str) -> Node:
-    return Node(cluster.new_database(), host=host, env=dict(ENV)).start()
+@pytest.fixture(scope="session")
+def mesh(cluster):
+    """Nodes A, B and C shared by the multi-node tests (each test makes its own tasks; a
+    test that stops a node starts it again)."""
+    made = [
+        Node(cluster.new_database(), host=h, env=dict(ENV))
+        for h in ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+    ]
+    started = []
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(made)) as pool:
+            started = list(pool.map(lambda n: n.start(), made))
+        yield started
+    finally:
+        with concurrent.futures.ThreadPoolExecutor(len(made)) as pool:
+            list(pool.map(lambda n: n.cleanup(), made))
 
 
-@pytest.fixture(scope="module")
-def nodes(cluster):
-    """Nodes A and B shared by a module's tests (each test makes its own tasks)."""
-    started = [_start(cluster, "127.0.0.2"), _start(cluster, "127.0.0.3")]
-    yield started
-    for n in started:
-        n.cleanup()
-
-
-@pytest.fixture
-def fresh_pair(make_node):
-    """Nodes A and B for a test that stops or restarts one of them."""
-    return [make_node(host=h, env=dict(ENV)) for h in ("127.0.0.2", "127.0.0.3")]
+@pytest.fixture(scope="session")
+def nodes(mesh):
+    """A and B."""
+    return mesh[:2]

@@ -31,7 +31,9 @@ def throughput(dest, **spec) -> dict:
 def test_task_is_posted_to_the_participant_with_the_leads_uuid(nodes):
     a, b = nodes
     require_program("iperf3")
-    task = post_task(a, throughput(b), {"start": "PT1H"})
+    # Task schema 5 (keep-after-archive) crosses too: the original's participants took <= 4.
+    extra = {"schema": 5, "keep-after-archive": "PT1H"}
+    task = post_task(a, throughput(b), {"start": "PT1H"}, **extra)
     there = b.get(f"tasks/{task}", params={"detail": "true"})
     assert there.status_code == 200, there.text
     detail = there.json()["detail"]
@@ -87,7 +89,7 @@ def test_task_led_by_another_node_is_handed_to_it(nodes):
 def test_leads_racing_for_each_others_timeline_never_overlap(nodes):
     a, b = nodes
     require_program("iperf3")
-    schedule = {"repeat": "PT8S", "slip": "PT30S", "max-runs": 3}
+    schedule = {"repeat": "PT30S", "slip": "PT20S", "max-runs": 2}
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         fa = pool.submit(post_task, a, throughput(b), schedule)
         fb = pool.submit(post_task, b, throughput(a), schedule)
@@ -95,15 +97,20 @@ def test_leads_racing_for_each_others_timeline_never_overlap(nodes):
     try:
         for node, task in ((a, ta), (b, tb)):
             wait_for(
-                lambda n=node, t=task: len(runs_of(n, t)) >= 3,
+                lambda n=node, t=task: len(runs_of(n, t)) >= 2,
                 timeout=30,
                 interval=0.3,
-                what=f"three runs of {task}",
+                what=f"two runs of {task}",
             )
         for node in (a, b):
             spans = timeline(node)
-            assert len(spans) >= 4, spans  # runs of both tasks hold time on both nodes
+            holders = {href.split("/tasks/")[1].split("/")[0] for _, _, href in spans}
+            states = [
+                (r["state"], r["errors"]) for n, t in ((a, ta), (b, tb)) for r in runs_of(n, t)
+            ]
+            assert {ta, tb} <= holders, (node.host, states)  # both leads' runs on both nodes
             assert overlaps(spans) == []
+            assert all(state != "nonstart" for state, _ in states), states  # conflicts retried
     finally:
         a.delete(f"tasks/{ta}")
         b.delete(f"tasks/{tb}")
