@@ -14,14 +14,17 @@ from pscheduler import coplacement, scheduling, tasking
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
-BATCH = 200
+BATCH = 500
 _coordinator = coplacement.Coordinator()
+
+
+_limits = None
 
 
 def step(db, notes) -> float:
     multi_wait = _coordinator.step(db)  # multi-participant tasks: placed in threads
     while True:
-        done = scheduling.schedule_pass(db, limit=BATCH)
+        done = scheduling.schedule_pass(db, limit=BATCH, limits=_limits)
         if done.placed or done.nonstarts:
             log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
         if done.placed + done.nonstarts == 0:
@@ -30,5 +33,9 @@ def step(db, notes) -> float:
 
 
 def main(config: Config) -> int:
+    global _limits
+    from pscheduler.limits import LimitFile
+
+    _limits = LimitFile(config.limits)
     _coordinator.bind = tasking.default_bind(config)
     return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

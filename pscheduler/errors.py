@@ -6,29 +6,36 @@ from __future__ import annotations
 
 class DomainError(Exception):
     status = 500
+    default = "Unknown internal error"
 
     def __init__(self, message: str = ""):
+        message = message or self.default
         super().__init__(message)
         self.message = message
 
 
 class BadRequest(DomainError):
+    default = "Bad request"
     status = 400
 
 
 class Forbidden(DomainError):
+    default = "Forbidden"
     status = 403
 
 
 class NotFound(DomainError):
+    default = "Resource not found."
     status = 404
 
 
 class Conflict(DomainError):
+    default = "Request would create a conflict."
     status = 409
 
 
 class Gone(DomainError):
+    default = "Gone"
     status = 410
 
 
@@ -39,6 +46,7 @@ class Unprocessable(DomainError):
 
 
 class NotImplementedYet(DomainError):
+    default = "Not implemented."
     status = 501
 
 

@@ -1,8 +1,8 @@
 """Run placement: turning a task's schedule into runs on a conflict-free timeline.
 
-Each task is placed in one transaction that holds the timeline lock: the conflicting runs of
-the window are read once, every run up to the horizon is placed against them in memory, and
-all rows are inserted together.  The exclusion constraint on ``run`` guarantees that no two
+A batch of tasks is placed in one transaction that holds the timeline lock: the active
+exclusive and normal runs of the window are read once into an in-memory timeline, every run
+up to the horizon is placed against it, and all rows are inserted together.  The exclusion constraint on ``run`` guarantees that no two
 conflicting active runs can exist even if this code were wrong.
 
 Priorities: a run may be placed over active runs of strictly lower priority that do not
@@ -12,6 +12,7 @@ left both on the timeline and preempted at start, so the timeline briefly held c
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import random
@@ -23,7 +24,7 @@ import psycopg2.extras
 
 from pscheduler import timing
 from pscheduler.db import Database, query
-from pscheduler.toolkit.iso8601 import format_timestamp, utcnow
+from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,30 @@ class Busy:
             f"run {self.run_uuid} of task {self.task_uuid} ({self.test_type}, "
             f"{format_timestamp(self.lower)} to {format_timestamp(self.upper)})"
         )
+
+
+class Timeline:
+    """Active runs of one conflict class, sorted by start, with windowed look-ups."""
+
+    def __init__(self, items: list[Busy]):
+        self.items = sorted(items, key=lambda b: b.lower)
+        self.lowers = [b.lower for b in self.items]
+        self.longest = max((b.upper - b.lower for b in self.items), default=dt.timedelta(0))
+
+    def window(self, start: dt.datetime, end: dt.datetime) -> list[Busy]:
+        first = bisect.bisect_left(self.lowers, start - self.longest)
+        last = bisect.bisect_left(self.lowers, end)
+        return [b for b in self.items[first:last] if b.upper > start]
+
+    def add(self, item: Busy) -> None:
+        at = bisect.bisect_right(self.lowers, item.lower)
+        self.lowers.insert(at, item.lower)
+        self.items.insert(at, item)
+        self.longest = max(self.longest, item.upper - item.lower)
+
+    def remove(self, ids: set[int]) -> None:
+        kept = [b for b in self.items if b.id not in ids]
+        self.items, self.lowers = kept, [b.lower for b in kept]
 
 
 def conflict_class(scheduling_class: str) -> str | None:
@@ -129,121 +154,238 @@ class Placement:
     nonstarts: int = 0
 
 
-def place_task(db: Database, task_id: int, now: dt.datetime | None = None) -> Placement:
-    """Place every run of one task that falls within the horizon."""
-    outcome = Placement()
-    with db.transaction() as cur:
-        cur.execute(query("timeline_lock"))
-        cur.execute(query("task_for_placement"), {"id": task_id})
-        task = cur.fetchone()
-        if task is None or task["next_ideal"] is None:
-            return outcome
-        now = now or utcnow()
-        margin = task["run_start_margin"]
-        earliest = timing.whole_second(now + margin, up=True)
-        horizon_end = now + task["schedule_horizon"]
-        duration = task["duration"]
-        cls = task["scheduling_class"]
-        repeat, cron = task["repeat"], task["repeat_cron"]
-        slip = timing.effective_slip(task["slip"], duration, repeat)
-        priority = task["priority"] or 0
-        multi_result = cls == "background-multi"
-        busy = load_busy(cur, cls, min(task["next_ideal"], earliest), horizon_end + slip + duration)
-        live = task["live_runs"]
-        ideal = task["next_ideal"]
-        rows: list[tuple] = []
-        preempt: set[int] = set()
-        while ideal is not None:
-            if task["until"] is not None and ideal >= task["until"]:
-                ideal = None
-                break
-            if not multi_result and ideal > horizon_end - slip:
-                break
-            if task["max_runs"] is not None and live >= task["max_runs"]:
-                break
-            if ideal + slip < earliest:
-                # The whole window is in the past (a daemon was down): skip, never back-fill.
-                ideal = timing.next_ideal(ideal, earliest, repeat, cron)
+def run_limits(limits, task: dict, start: dt.datetime) -> tuple[bool, str | None, int | None]:
+    """The limit system's verdict on one run: (passed, diags, priority)."""
+    if limits is None:
+        return True, None, task["priority"]
+    proposal = {
+        **task["json"],
+        "run_schedule": {
+            "start": format_timestamp(start),
+            "duration": duration_to_iso(task["duration"]),
+        },
+    }
+    try:
+        verdict = limits.process(proposal, task["hints"], rewrite=False, prioritize=True)
+    except Exception as exc:  # noqa: BLE001 - a broken limits file denies, with the reason
+        return False, f"Limit processor is not initialized: {exc}", task["priority"]
+    priority = verdict.priority if verdict.priority is not None else task["priority"]
+    return verdict.passed, verdict.diags, priority
+
+
+def _load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
+    cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
+    found: dict[str, list[Busy]] = {"exclusive": [], "normal": []}
+    for r in cur.fetchall():
+        found[r["conflict_class"]].append(
+            Busy(
+                r["id"],
+                r["lower"],
+                r["upper"],
+                r["priority"] or 0,
+                r["run_uuid"],
+                r["task_uuid"],
+                r["test_type"],
+            )
+        )
+    return {cls: Timeline(items) for cls, items in found.items()}
+
+
+def _blocking(timelines: dict[str, Timeline], cls: str, start, end) -> list[Busy]:
+    """The runs a run of class ``cls`` must not overlap, within [start, end)."""
+    if cls == "exclusive":
+        found = timelines["exclusive"].window(start, end) + timelines["normal"].window(start, end)
+        return sorted(found, key=lambda b: b.lower)
+    if cls == "normal":
+        return timelines["exclusive"].window(start, end)
+    return []
+
+
+def _place_one(
+    task: dict,
+    timelines: dict[str, Timeline],
+    now: dt.datetime,
+    limits,
+    rows: list,
+    preempt: set[int],
+    outcome: Placement,
+) -> dt.datetime | None:
+    """Place the runs of one task; returns its new cursor (next ideal start)."""
+    margin = task["run_start_margin"]
+    earliest = timing.whole_second(now + margin, up=True)
+    horizon_end = now + task["schedule_horizon"]
+    duration = task["duration"]
+    cls = task["scheduling_class"]
+    repeat, cron = task["repeat"], task["repeat_cron"]
+    slip = timing.effective_slip(task["slip"], duration, repeat)
+    multi_result = cls == "background-multi"
+    live = task["live_runs"]
+    ideal = task["next_ideal"]
+    first_row = len(rows)
+    while ideal is not None:
+        if task["until"] is not None and ideal >= task["until"]:
+            return None
+        if not multi_result and ideal > horizon_end - slip:
+            break
+        if task["max_runs"] is not None and live >= task["max_runs"]:
+            break
+        if ideal + slip < earliest:
+            if len(rows) == first_row and not task["has_runs"]:
+                ideal = earliest  # a task's first run happens as soon as possible, however late
+            else:
+                ideal = timing.next_ideal(ideal, earliest, repeat, cron)  # skip, never back-fill
                 continue
-            window_start = max(ideal, earliest)
-            window_end = ideal + slip + duration
+        window_start = max(ideal, earliest)
+        window_end = ideal + slip + duration
+        allowed, diags, run_priority = run_limits(limits, task, window_start)
+        priority = run_priority or 0
+        busy = _blocking(timelines, cls, window_start, window_end)
+        gaps = []
+        if allowed:
             gaps = free_ranges(
                 busy, window_start, window_end, duration, priority, protect_until=earliest + margin
             )
-            start = choose_start(gaps, duration, task["sliprand"])
-            if start is None:
-                reason = blocker_reason(busy, window_start, window_end, priority)
-                rows.append(
-                    (
-                        uuid.uuid4(),
-                        task_id,
-                        (ideal, ideal + duration),
-                        "nonstart",
-                        conflict_class(cls),
-                        task["priority"],
-                        1,
-                        reason,
-                    )
-                )
-                outcome.nonstarts += 1
-                run_end = ideal + duration
-            else:
-                run_end = start + duration
-                for b in busy:
-                    if b.lower < run_end and b.upper > start and b.priority < priority:
-                        preempt.add(b.id)
-                busy = [b for b in busy if b.id not in preempt]
-                run_uuid = uuid.uuid4()
-                rows.append(
-                    (
-                        run_uuid,
-                        task_id,
-                        (start, run_end),
-                        "pending",
-                        conflict_class(cls),
-                        task["priority"],
-                        None,
-                        None,
-                    )
-                )
-                if cls not in ANYTIME:
-                    busy.append(
-                        Busy(0, start, run_end, priority, run_uuid, task["uuid"], task["test_type"])
-                    )
-                    busy.sort(key=lambda b: b.lower)
-                live += 1
-                outcome.placed += 1
-            ideal = timing.next_ideal(
-                ideal, max(run_end, ideal + dt.timedelta(seconds=1)), repeat, cron
+        start = choose_start(gaps, duration, task["sliprand"])
+        if start is None:
+            reason = (
+                blocker_reason(busy, window_start, window_end, priority)
+                if allowed
+                else "Run forbidden by limits:\n" + (diags or "")
             )
-            if multi_result:
-                break
+            rows.append(
+                (
+                    uuid.uuid4(),
+                    task["id"],
+                    (ideal, ideal + duration),
+                    "nonstart",
+                    conflict_class(cls),
+                    run_priority,
+                    1,
+                    reason,
+                    diags,
+                )
+            )
+            outcome.nonstarts += 1
+            run_end = ideal + duration
+        else:
+            run_end = start + duration
+            losers = {
+                b.id
+                for b in busy
+                if b.lower < run_end and b.upper > start and b.priority < priority
+            }
+            if losers:
+                preempt |= losers
+                for timeline in timelines.values():
+                    timeline.remove(losers)
+            run_uuid = uuid.uuid4()
+            rows.append(
+                (
+                    run_uuid,
+                    task["id"],
+                    (start, run_end),
+                    "pending",
+                    conflict_class(cls),
+                    run_priority,
+                    None,
+                    None,
+                    diags,
+                )
+            )
+            if cls in timelines:
+                timelines[cls].add(
+                    Busy(
+                        -len(rows),
+                        start,
+                        run_end,
+                        priority,
+                        run_uuid,
+                        task["uuid"],
+                        task["test_type"],
+                    )
+                )
+            live += 1
+            outcome.placed += 1
+        ideal = timing.next_ideal(
+            ideal, max(run_end, ideal + dt.timedelta(seconds=1)), repeat, cron
+        )
+        if multi_result:
+            break
+    return ideal
+
+
+def place_tasks(
+    db: Database, task_ids: list[int], limits=None, now: dt.datetime | None = None
+) -> Placement:
+    """Place every run of these tasks that falls within the horizon, in one transaction.
+
+    ``limits`` (a LimitFile) is asked about each run; a denied run becomes a non-starter
+    carrying the diagnostics, and the prioritizer's answer becomes the run's priority."""
+    outcome = Placement()
+    with db.transaction() as cur:
+        cur.execute(query("timeline_lock"))
+        cur.execute(query("tasks_for_placement"), {"ids": task_ids})
+        tasks = [t for t in cur.fetchall() if t["next_ideal"] is not None]
+        if not tasks:
+            return outcome
+        now = now or utcnow()
+        start = min(min(t["next_ideal"] for t in tasks), now)
+        end = max(now + t["schedule_horizon"] + t["slip"] + t["duration"] for t in tasks)
+        timelines = _load_timelines(cur, start, end)
+        rows: list[tuple] = []
+        preempt: set[int] = set()
+        cursors = []
+        for task in tasks:
+            cursors.append(
+                (task["id"], _place_one(task, timelines, now, limits, rows, preempt, outcome))
+            )
         if preempt:
-            cur.execute(query("preempt_runs"), {"ids": list(preempt)})
+            cur.execute(query("preempt_runs"), {"ids": [i for i in preempt if i > 0]})
         if rows:
             psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors)"
-                " VALUES %s",
+                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors,"
+                " limit_diags) VALUES %s",
                 [(r[0], r[1], psycopg2.extras.DateTimeTZRange(*r[2], "[)"), *r[3:]) for r in rows],
-                page_size=500,
+                page_size=1000,
             )
-        cur.execute(query("task_set_next_ideal"), {"id": task_id, "next_ideal": ideal})
+        psycopg2.extras.execute_values(
+            cur,
+            "UPDATE task SET next_ideal = v.next_ideal FROM (VALUES %s) AS v(id, next_ideal)"
+            " WHERE task.id = v.id",
+            cursors,
+            template="(%s, %s::timestamptz)",
+            page_size=1000,
+        )
     return outcome
 
 
-def schedule_pass(db: Database, limit: int = 200) -> Placement:
-    """Place runs for every task that needs them; returns what was done."""
-    total = Placement()
-    for task in db.all("tasks_to_schedule", {"limit": limit}):
-        try:
-            done = place_task(db, task["id"])
-        except psycopg2.errors.ExclusionViolation:
-            log.warning("Task %s: placement met a concurrent run; will retry", task["uuid"])
-            continue
-        total.placed += done.placed
-        total.nonstarts += done.nonstarts
-    return total
+def place_task(
+    db: Database, task_id: int, limits=None, now: dt.datetime | None = None
+) -> Placement:
+    return place_tasks(db, [task_id], limits, now)
+
+
+def schedule_pass(db: Database, limit: int = 500, limits=None) -> Placement:
+    """Place runs for every task that needs them (up to ``limit`` tasks); returns what was done."""
+    ids = [t["id"] for t in db.all("tasks_to_schedule", {"limit": limit})]
+    if not ids:
+        return Placement()
+    try:
+        return place_tasks(db, ids, limits)
+    except psycopg2.errors.ExclusionViolation:
+        # Someone else took part of the timeline under us: place the tasks one by one.
+        log.warning("Batch placement met a concurrent run; placing tasks one at a time")
+        total = Placement()
+        for task_id in ids:
+            try:
+                done = place_task(db, task_id, limits)
+            except psycopg2.errors.ExclusionViolation:
+                log.warning("Task %s: placement met a concurrent run; will retry", task_id)
+                continue
+            total.placed += done.placed
+            total.nonstarts += done.nonstarts
+        return total
 
 
 def seconds_until_next_work(db: Database) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
@@ -56,7 +57,66 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
     for name in PROCESSES:
         sub.add_parser(name, help=f"run the {name} process alone")
+    pause = sub.add_parser("pause", help="stop starting runs (those due become missed)")
+    pause.add_argument("duration", nargs="?", help="ISO 8601 duration (default: until resumed)")
+    sub.add_parser("resume", help="start runs again after a pause")
+    diags = sub.add_parser("limit-diags", help="run a task through the limit system")
+    diags.add_argument("task_file", nargs="?", help="task JSON file (default: stdin; '-' too)")
+    diags.add_argument("--start", help="run start time (ISO 8601) for time-based limits")
+    diags.add_argument("--duration", help="run duration (ISO 8601)")
+    diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
     return parser
+
+
+def command_dsn(config: Config) -> str:
+    """The DSN a one-off command uses: the configured one, or the embedded cluster's socket."""
+    if config.dsn:
+        return config.dsn
+    from pscheduler.embedded import DBNAME
+
+    pgdata = os.path.join(config.state_dir, "pgdata")
+    return f"postgresql://postgres:@/{DBNAME}?host={pgdata}"
+
+
+def control_command(command: str, config: Config, args: argparse.Namespace) -> int:
+    from pscheduler import status
+    from pscheduler.db import Database
+    from pscheduler.toolkit.iso8601 import parse_duration
+
+    db = Database(command_dsn(config), "pscheduler-control")
+    if command == "pause":
+        try:
+            duration = parse_duration(args.duration) if args.duration else None
+        except ValueError as exc:
+            print(f"pscheduler-server: {exc}", file=sys.stderr)
+            return 2
+        status.pause(db, duration)
+    else:
+        status.resume(db)
+    print(json.dumps(status.pause_state(db)))
+    return 0
+
+
+def limit_diags_command(config: Config, args: argparse.Namespace) -> int:
+    from pscheduler.limits import LimitConfigError, limit_diags
+
+    source = sys.stdin if args.task_file in (None, "-") else open(args.task_file)  # noqa: SIM115
+    with source:
+        text = source.read()
+    try:
+        task = json.loads(text) if text.strip() else None
+        hints = json.loads(args.hints) if args.hints else None
+    except ValueError as exc:
+        print(f"pscheduler-server: invalid JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(
+            limit_diags(task, hints, start=args.start, duration=args.duration, path=config.limits)
+        )
+    except LimitConfigError as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -208,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "run":
             return run_node(config)
+        if command in ("pause", "resume"):
+            return control_command(command, config, args)
+        if command == "limit-diags":
+            return limit_diags_command(config, args)
         if command == "db":
             if not config.dsn:
                 log.error("db upgrade needs --dsn or PSCHEDULER_DSN")

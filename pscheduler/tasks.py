@@ -23,6 +23,7 @@ from pscheduler import catalog, plugins, timing
 from pscheduler.db import Database
 from pscheduler.errors import BadRequest, Forbidden, NotFound, NotImplementedYet, Unprocessable
 from pscheduler.hookspecs import PluginError
+from pscheduler.limits import LimitConfigError
 from pscheduler.taskspec import task_error
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, parse_duration, utcnow
 from pscheduler.toolkit.jsonval import sanitize
@@ -284,12 +285,18 @@ def create(
     diags = "No limits were applied"
     priority = task.get("priority")
     if limits is not None:
-        verdict = limits.process(task, hints, rewrite=True, prioritize=False)
+        try:
+            verdict = limits.process(task, hints, rewrite=True, prioritize=False)
+        except LimitConfigError as exc:
+            raise Unprocessable(f"Unable to complete request: {exc}") from None
         if not verdict.passed:
             raise Forbidden("Task forbidden by limits:\n" + verdict.diags)
         diags = verdict.diags
-        if verdict.task != task:
-            task, schedule = validate(verdict.task, now)
+        if verdict.rewritten:
+            try:
+                task, schedule = validate(verdict.task, now)
+            except BadRequest as exc:
+                raise BadRequest(f"Rewritten task is invalid: {exc.message}") from None
     test_type = task["test"]["type"]
     parts = catalog.participants(test_type, task["test"]["spec"])["participants"]
     if not parts:
@@ -315,6 +322,9 @@ def create(
     multi = len(participants) > 1
     key = task.get("_key") or (_participant_key() if multi else None)
     first = schedule["start"] or timing.whole_second(now + dt.timedelta(seconds=1), up=True)
+    if schedule["repeat_cron"] and not schedule["repeat"]:
+        # A cron-only task runs on its cron times, the first one included.
+        first = timing.cron_after(schedule["repeat_cron"], first - dt.timedelta(seconds=1))
     row = {
         "uuid": uuid.uuid4(),
         "json": stored,

@@ -1,5 +1,5 @@
-"""The ``idle`` test and its test-only variants ``idleex`` (exclusive) and ``idlebgm``
-(background-multi): consume time on the timeline, nothing else."""
+"""The ``idle`` test and its test-only variants ``idleex`` (exclusive), ``idlenorm`` (normal)
+and ``idlebgm`` (background-multi): consume time on the timeline, nothing else."""
 
 from __future__ import annotations
 
@@ -143,6 +143,7 @@ def pscheduler_tests() -> list[Test]:
     return [
         _test("idle", "Consume time without doing anything", "background"),
         _test("idleex", "Consume time exclusively (for testing the scheduler)", "exclusive"),
+        _test("idlenorm", "Consume time as a normal-class test (for testing)", "normal"),
         _test(
             "idlebgm", "Consume time as a background-multi test (for testing)", "background-multi"
         ),

@@ -80,7 +80,7 @@ def _tool(name: str, description: str, tests: list[str], low, high) -> Tool:
 @hookimpl
 def pscheduler_tools() -> list[Tool]:
     return [
-        _tool("snooze", "Sleep for short periods", ["idle", "idleex"], None, 60),
-        _tool("sleep", "Sleep for longer periods", ["idle", "idleex"], 15, 3600),
+        _tool("snooze", "Sleep for short periods", ["idle", "idleex", "idlenorm"], None, 60),
+        _tool("sleep", "Sleep for longer periods", ["idle", "idleex", "idlenorm"], 15, 3600),
         _tool("sleepbgm", "Sleep as a background-multi tool", ["idlebgm"], None, 3600),
     ]

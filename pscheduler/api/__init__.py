@@ -38,6 +38,22 @@ class _CollapseSlashes:
         return self.app(environ, start_response)
 
 
+def _refuse_large_bodies():
+    """413 for bodies over MAX_BODY, read to the end first so the client sees the answer
+    rather than a connection reset in the middle of its upload."""
+    length = request.content_length
+    if length is None or length <= MAX_BODY:
+        return None
+    stream = request.environ.get("wsgi.input")
+    remaining = min(length, 64 * MAX_BODY)
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(65536, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    return text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+
+
 def _check_api_level():
     raw = request.args.get("api")
     if raw is None:
@@ -91,17 +107,20 @@ def _register_errors(app: Flask) -> None:
 def create_app(config: Config | None = None, db: Database | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False
     app.extensions["pscheduler.config"] = config
     app.extensions["pscheduler.db"] = db or Database(config.dsn or "", "pscheduler-api")
+    from pscheduler.limits import LimitFile
+
+    app.extensions["pscheduler.limits"] = LimitFile(config.limits)
     app.url_map.strict_slashes = True
+    app.before_request(_refuse_large_bodies)
     app.before_request(_check_api_level)
     _register_errors(app)
 
-    from pscheduler.api import admin, catalog, participants, runs, schedule, tasks
+    from pscheduler.api import admin, catalog, limits, participants, runs, schedule, tasks
 
-    for module in (admin, catalog, tasks, runs, schedule, participants):
+    for module in (admin, catalog, tasks, runs, schedule, limits, participants):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
     return app

@@ -63,7 +63,6 @@ CREATE TABLE task (
     CHECK (until IS NULL OR start IS NULL OR until > start)
 );
 CREATE INDEX task_to_schedule ON task (next_ideal) WHERE enabled AND participant = 0;
-CREATE INDEX task_json ON task USING gin (json jsonb_path_ops);
 
 CREATE TABLE run_state (
     name text PRIMARY KEY,

@@ -26,14 +26,23 @@ WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
 ORDER BY t.next_ideal
 LIMIT %(limit)s;
 
--- name: task_for_placement
+-- name: tasks_for_placement
 SELECT t.*, c.schedule_horizon, c.run_start_margin,
        (SELECT count(*) FROM run r WHERE r.task = t.id
           AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running')))
-         AS live_runs
+         AS live_runs,
+       EXISTS (SELECT 1 FROM run r WHERE r.task = t.id) AS has_runs
 FROM task t CROSS JOIN configurables c
-WHERE t.id = %(id)s AND t.enabled
+WHERE t.id = ANY(%(ids)s) AND t.enabled
+ORDER BY t.next_ideal, t.id
 FOR UPDATE OF t;
+
+-- name: active_runs_in_window
+SELECT r.id, r.conflict_class, lower(r.times) AS lower, upper(r.times) AS upper, r.priority,
+       r.uuid AS run_uuid, t.uuid AS task_uuid, t.test_type
+FROM run r JOIN task t ON t.id = r.task
+WHERE r.active AND r.conflict_class IS NOT NULL
+  AND r.times && tstzrange(%(start)s, %(end)s, '[)');
 
 -- name: task_set_next_ideal
 UPDATE task SET next_ideal = %(next_ideal)s WHERE id = %(id)s;

@@ -1,0 +1,113 @@
+"""Reading tasks (list, filter, detail, keys, CLI) and cancelling them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from tests.helpers import wait_for
+from tests.tasks.util import idle, iso, now, post_task, run_times
+
+
+def test_list_filter_expanded_and_detail(node):
+    marker = str(uuid.uuid4())
+    task = idle()
+    task["reference"] = {"marker": marker}
+    url = post_task(node, task)
+    assert url in node.get("tasks").json()
+    found = node.get("tasks", params={"json": json.dumps({"reference": {"marker": marker}})}).json()
+    assert found == [url]
+    expanded = node.get(
+        "tasks",
+        params={
+            "json": json.dumps({"reference": {"marker": marker}}),
+            "expanded": "",
+            "detail": "",
+        },
+    ).json()
+    assert expanded[0]["href"] == url
+    detail = expanded[0]["detail"]
+    for key in (
+        "added",
+        "anytime",
+        "exclusive",
+        "multi-result",
+        "cli",
+        "diags",
+        "duration",
+        "post",
+        "enabled",
+        "hints",
+        "participant",
+        "participants",
+        "runs",
+        "runs-started",
+        "slip",
+        "start",
+        "href",
+        "runs-href",
+        "first-run-href",
+        "next-run-href",
+    ):
+        assert key in detail, key
+    assert detail["anytime"] is True and detail["exclusive"] is False
+    assert detail["cli"] == ["--duration", "PT1S"]
+    assert detail["duration"] == "PT2S"
+    assert detail["participants"] == [node.address]
+    assert detail["hints"]["requester"] == "127.0.0.1"
+    assert node.get("tasks", params={"json": "{bad"}).status_code == 400
+    enabled = node.get("tasks", params={"json": json.dumps({"detail": {"enabled": True}})}).json()
+    assert url in enabled
+
+
+def test_get_unknown_or_malformed_task_is_404(node):
+    assert node.get(f"tasks/{uuid.uuid4()}").status_code == 404
+    assert node.get("tasks/not-a-uuid").text == "Resource not found.\n"
+
+
+def test_key_unlocks_secrets(node):
+    task = idle()
+    task["_key"] = "s3cret"
+    task["archives"] = [{"archiver": "bitbucket", "data": {}}]
+    url = post_task(node, task)
+    assert node.session.get(url, timeout=10).json()["_key"] is None
+    assert node.session.get(url, params={"key": "s3cret"}, timeout=10).json()["_key"] == "s3cret"
+    assert node.session.get(url, params={"key": "wrong"}, timeout=10).status_code == 403
+
+
+def test_cli(node):
+    url = post_task(node, idle("PT3S"))
+    assert node.session.get(url + "/cli", timeout=10).json() == ["idle", "--duration", "PT3S"]
+
+
+def test_cancel_removes_future_runs_and_keeps_the_task(node):
+    start = now() + dt.timedelta(seconds=30)
+    url = post_task(node, idle(start=iso(start), repeat="PT1M"))
+    wait_for(lambda: run_times(node, url), timeout=10, what="runs to be placed")
+    r = node.session.delete(url, timeout=10)
+    assert r.status_code == 200 and r.text == "OK\n"
+    assert run_times(node, url) == []
+    detail = node.session.get(url, params={"detail": ""}, timeout=10).json()["detail"]
+    assert detail["enabled"] is False
+    assert node.session.delete(url, timeout=10).status_code == 200  # idempotent
+
+
+def test_cancel_of_a_running_run_marks_it_canceled(node):
+    url = post_task(node, idle("PT20S", test="idle", start=iso(now() + dt.timedelta(seconds=2))))
+    wait_for(
+        lambda: [r for r in run_times(node, url) if r[2] == "running"],
+        timeout=15,
+        what="the run to start",
+    )
+    node.session.delete(url, timeout=10)
+    states = wait_for(
+        lambda: [r[2] for r in run_times(node, url) if r[2] == "canceled"],
+        timeout=10,
+        what="the run to be canceled",
+    )
+    assert states == ["canceled"]
+
+
+def test_cancel_unknown_task_is_404(node):
+    assert node.delete(f"tasks/{uuid.uuid4()}").status_code == 404
