@@ -38,4 +38,5 @@ def main(config: Config) -> int:
 
     _limits = LimitFile(config.limits)
     _coordinator.bind = tasking.default_bind(config)
+    _coordinator.limits = _limits
     return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

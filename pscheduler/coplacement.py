@@ -47,8 +47,11 @@ class Outcome:
 
 
 class _Failed(Exception):
-    def __init__(self, reason: str, conflict: bool = False, gone: bool = False):
+    def __init__(
+        self, reason: str, conflict: bool = False, gone: bool = False, final: bool = False
+    ):
         super().__init__(reason)
+        self.final = final  # no point trying again (limits said no)
         self.reason = reason
         self.conflict = conflict
         self.gone = gone
@@ -83,7 +86,8 @@ def _window(low: dt.datetime, high: dt.datetime) -> str:
 class _Attempt:
     """One try at putting one run on every participant."""
 
-    def __init__(self, db: Database, task: dict, bind: str | None):
+    def __init__(self, db: Database, task: dict, bind: str | None, limits=None):
+        self.limits = limits
         self.db = db
         self.task = task
         self.bind = bind
@@ -131,8 +135,19 @@ class _Attempt:
 
     def put_everywhere(self, start: dt.datetime) -> uuid.UUID:
         run_uuid = uuid.uuid4()
+        passed, diags, priority = scheduling.run_limits(self.limits, self.task, start)
+        if not passed:
+            raise _Failed("Run forbidden by limits:\n" + (diags or ""), final=True)
         try:
-            runs.insert_at(self.db, self.task, start, state="scheduling", run_uuid=run_uuid)
+            runs.insert_at(
+                self.db,
+                self.task,
+                start,
+                state="scheduling",
+                run_uuid=run_uuid,
+                priority=priority,
+                limit_diags=diags,
+            )
         except Conflict:
             raise _Failed("This node's timeline is taken at that time", conflict=True) from None
         except DomainError as exc:
@@ -158,6 +173,8 @@ class _Attempt:
             for host, (found, err) in zip(self.others, fetched, strict=True):
                 if err is not None:
                     raise _Failed(str(err))
+                if isinstance(found, dict) and found.get("state") == "nonstart":
+                    raise _Failed(f"{host} refused the run: {found.get('errors')}", final=True)
                 data = found.get("participant-data") if isinstance(found, dict) else None
                 if data is None:
                     raise _Failed(f"{host} gave no participant data for the run")
@@ -171,7 +188,9 @@ class _Attempt:
             for _, err in distributed:
                 if err is not None:
                     raise _Failed(str(err))
-            if not self.db.all("run_make_pending", {"uuid": run_uuid, "part_data_full": Json(full)}):
+            if not self.db.all(
+                "run_make_pending", {"uuid": run_uuid, "part_data_full": Json(full)}
+            ):
                 raise _Failed("The run was removed here while it was being placed")
             return run_uuid
         except _Failed:
@@ -203,15 +222,15 @@ class _Attempt:
                 )
 
 
-def place_one(db: Database, task_id: int, fallback_bind: str | None = None) -> Outcome:
+def place_one(db: Database, task_id: int, fallback_bind: str | None = None, limits=None) -> Outcome:
     """Place the next run of one multi-participant task (or record why it cannot start)."""
     calls_before = peers.calls_made()
-    outcome = _place_one(db, task_id, fallback_bind)
+    outcome = _place_one(db, task_id, fallback_bind, limits)
     outcome.calls = peers.calls_made() - calls_before
     return outcome
 
 
-def _place_one(db: Database, task_id: int, fallback_bind: str | None) -> Outcome:
+def _place_one(db: Database, task_id: int, fallback_bind: str | None, limits=None) -> Outcome:
     task = db.one("multi_task", {"id": task_id})
     if task is None or not task["enabled"] or task["next_ideal"] is None:
         return Outcome()
@@ -230,7 +249,7 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None) -> Outcome
     if ideal is None or (task["until"] is not None and ideal >= task["until"]):
         db.all("multi_set_next_ideal", {"id": task_id, "next_ideal": None, "was": was})
         return Outcome()
-    attempt = _Attempt(db, task, bind)
+    attempt = _Attempt(db, task, bind, limits)
     low, high = max(ideal, earliest), ideal + slip + duration
     reason = None
     run_end = None
@@ -253,6 +272,8 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None) -> Outcome
 
                 tasks.cancel(db, task)
                 return Outcome(nonstart=reason)
+            if exc.final:
+                break
             retry_at = utcnow() + dt.timedelta(seconds=RETRY_UNREACHABLE) + task["run_start_margin"]
             if exc.conflict and tries < CONFLICT_TRIES:
                 time.sleep(random.uniform(0.05, 0.3 * tries))
@@ -290,8 +311,9 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None) -> Outcome
 class Coordinator:
     """Runs placements for multi-participant tasks in threads of the scheduler daemon."""
 
-    def __init__(self, fallback_bind: str | None = None):
+    def __init__(self, fallback_bind: str | None = None, limits=None):
         self.bind = fallback_bind
+        self.limits = limits
         self.in_flight: set[int] = set()
         self.not_before: dict[int, float] = {}
         self.lock = threading.Lock()
@@ -323,7 +345,7 @@ class Coordinator:
     def _work(self, db: Database, task_id: int) -> None:
         started = time.monotonic()
         try:
-            outcome = place_one(db, task_id, self.bind)
+            outcome = place_one(db, task_id, self.bind, self.limits)
             if outcome.retry_in is not None:
                 with self.lock:
                     self.not_before[task_id] = time.monotonic() + outcome.retry_in

@@ -12,13 +12,13 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins, runs
+from pscheduler import plugins, runs, scheduling
 from pscheduler.db import Database
 from pscheduler.errors import BadRequest, NotFound
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
 
-def put(db: Database, task_row: dict, ref: str, body: Any) -> None:
+def put(db: Database, task_row: dict, ref: str, body: Any, limits=None) -> None:
     try:
         run_uuid = uuid.UUID(ref)
     except ValueError:
@@ -27,7 +27,7 @@ def put(db: Database, task_row: dict, ref: str, body: Any) -> None:
         raise BadRequest("Invalid or missing run data")
     existing = db.one("run_any_by_uuid", {"task": task_row["id"], "uuid": run_uuid})
     if existing is None:
-        _create(db, task_row, run_uuid, body)
+        _create(db, task_row, run_uuid, body, limits)
         return
     if "part-data-full" in body:
         if not isinstance(body["part-data-full"], list):
@@ -57,14 +57,35 @@ def put(db: Database, task_row: dict, ref: str, body: Any) -> None:
     raise BadRequest("The run exists; a PUT must carry part-data-full or result-full")
 
 
-def _create(db: Database, task_row: dict, run_uuid: uuid.UUID, body: dict) -> None:
+def _create(db: Database, task_row: dict, run_uuid: uuid.UUID, body: dict, limits) -> None:
     if "start-time" not in body:
         raise BadRequest("Missing start time")
     try:
         start = parse_timestamp(body["start-time"])
     except (TypeError, ValueError):
         raise BadRequest("Invalid start time") from None
-    runs.insert_at(db, task_row, start, state="pending", run_uuid=run_uuid)
+    passed, diags, priority = scheduling.run_limits(limits, task_row, start)
+    if not passed:
+        # As the original: the run exists, as a non-starter the lead can see the reason of.
+        runs.insert_at(
+            db,
+            task_row,
+            start,
+            state="nonstart",
+            run_uuid=run_uuid,
+            errors="Run forbidden by limits:\n" + (diags or ""),
+            limit_diags=diags,
+        )
+        return
+    runs.insert_at(
+        db,
+        task_row,
+        start,
+        state="pending",
+        run_uuid=run_uuid,
+        priority=priority,
+        limit_diags=diags,
+    )
     data = participant_data(task_row)
     row = db.one("run_any_by_uuid", {"task": task_row["id"], "uuid": run_uuid})
     db.execute("run_set_part_data", {"id": row["id"], "part_data": data})

@@ -32,7 +32,7 @@ def put_run(task_uuid: str, run_ref: str):
     ):
         raise Forbidden("Forbidden")
     body = body_json(max_schema=1, what="Invalid or missing run data: ")
-    participant_runs.put(db, row, run_ref, body)
+    participant_runs.put(db, row, run_ref, body, limits())
     return ok()
 
 
