@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -86,8 +87,10 @@ def process(db: Database, default_bind: str | None = None, timeout: float = 5.0)
 
         cur.execute(query("http_queue_due"), {"limit": 50})
         rows = cur.fetchall()
-        for row in rows:
-            error = _send(row, default_bind, timeout)
+        # In parallel: one participant that swallows packets must not hold up the others.
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(rows)))) as pool:
+            errors = list(pool.map(lambda r: _send(r, default_bind, timeout), rows))
+        for row, error in zip(rows, errors, strict=True):
             if error is None:
                 log.info("Sent queued %s %s", row["method"], row["url"])
                 cur.execute(query("http_queue_done"), {"id": row["id"]})
