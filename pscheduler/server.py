@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     diags.add_argument("--start", help="run start time (ISO 8601) for time-based limits")
     diags.add_argument("--duration", help="run duration (ISO 8601)")
     diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
+    from pscheduler.tokencli import add_parser as add_token_parser
+
+    add_token_parser(sub)
     return parser
 
 
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
-    logs.setup("server" if command in ("run", "db") else command, config.debug)
+    logs.setup("server" if command in ("run", "db", "token") else command, config.debug)
     try:
         if command == "run":
             return run_node(config)
@@ -281,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
             applied = migrate.upgrade(config.dsn)
             print(f"Applied migrations: {applied}" if applied else "Database is up to date")
             return 0
+        if command == "token":
+            from pscheduler.tokencli import run as run_token
+
+            return run_token(args, config)
         if not config.dsn:
             log.error("%s needs --dsn or PSCHEDULER_DSN", command)
             return 2

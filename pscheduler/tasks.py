@@ -24,6 +24,7 @@ from pscheduler.db import Database
 from pscheduler.errors import BadRequest, Forbidden, NotFound, NotImplementedYet, Unprocessable
 from pscheduler.hookspecs import PluginError
 from pscheduler.limits import LimitConfigError
+from pscheduler.localhost import is_local_address
 from pscheduler.taskspec import task_error
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, parse_duration, utcnow
 from pscheduler.toolkit.jsonval import sanitize
@@ -145,19 +146,6 @@ def _validate_contexts(contexts: dict | None, participants: int) -> None:
                 )
 
 
-def _local_addresses() -> set[str]:
-    found = {"127.0.0.1", "::1"}
-    try:
-        import psutil
-
-        for addrs in psutil.net_if_addrs().values():
-            for a in addrs:
-                found.add(a.address.split("%")[0])
-    except ImportError:
-        pass
-    return found
-
-
 def _check_lead_bind(bind: str | None) -> None:
     if bind is None:
         return
@@ -169,7 +157,7 @@ def _check_lead_bind(bind: str | None) -> None:
             addresses = {info[4][0] for info in socket.getaddrinfo(bind, None)}
         except socket.gaierror:
             raise BadRequest(f"Lead bind '{bind}' does not resolve") from None
-    if not addresses & _local_addresses():
+    if not any(is_local_address(a) for a in addresses):
         raise BadRequest(f"Lead bind '{bind}' is not an address on this host")
 
 
@@ -437,7 +425,12 @@ def may_write(row: dict, requester: str | None, key: str | None, local: bool) ->
 
 
 def cancel(db: Database, row: dict) -> None:
-    with db.transaction() as cur:
-        from pscheduler.db import query
+    """Disable the task, drop its future runs and cancel the current one.
 
+    The timeline lock makes this wait for a placement in progress, so runs the scheduler is
+    inserting right now are seen and removed too."""
+    from pscheduler.db import query
+
+    with db.transaction() as cur:
+        cur.execute(query("timeline_lock"))
         cur.execute(query("task_disable"), {"id": row["id"]})

@@ -118,9 +118,31 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.before_request(_check_api_level)
     _register_errors(app)
 
-    from pscheduler.api import admin, catalog, limits, participants, runs, schedule, tasks
+    from pscheduler.api import (
+        admin,
+        catalog,
+        interfaces,
+        limits,
+        metrics,
+        panoptes,
+        participants,
+        runs,
+        schedule,
+        tasks,
+    )
 
-    for module in (admin, catalog, tasks, runs, schedule, limits, participants):
+    for module in (
+        admin,
+        catalog,
+        tasks,
+        runs,
+        schedule,
+        limits,
+        interfaces,
+        metrics,
+        participants,
+    ):
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
+    app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
     return app

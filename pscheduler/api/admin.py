@@ -7,7 +7,7 @@ import socket
 
 from flask import Blueprint, request
 
-from pscheduler import clock, mtu, status
+from pscheduler import clock, hoststatus, mtu, status
 from pscheduler.api import context
 from pscheduler.api.responses import ok, ok_json
 from pscheduler.errors import BadRequest, NotFound
@@ -61,7 +61,9 @@ def limits_status() -> dict:
 
 @bp.get("/status")
 def node_status():
-    return ok_json(status.node_status(context.db(), limits_status()))
+    body = status.node_status(context.db(), limits_status())
+    body["host"] = hoststatus.host_status(context.config().state_dir)
+    return ok_json(body)
 
 
 @bp.get("/stat/control/pause")

@@ -14,7 +14,7 @@ from pscheduler.api.args import (
     body_json,
 )
 from pscheduler.api.responses import base_url, ok, ok_json, root_url
-from pscheduler.api.tasks import hints, requester_is_local
+from pscheduler.api.tasks import hints, privileged
 from pscheduler.errors import BadRequest, Forbidden
 from pscheduler.toolkit.iso8601 import parse_timestamp
 from pscheduler.toolkit.jsonval import sanitize
@@ -31,9 +31,7 @@ def _task_href(task_uuid: str) -> str:
 
 
 def _check_write(row: dict) -> None:
-    if not tasks.may_write(
-        row, hints()["requester"], request.args.get("key"), requester_is_local()
-    ):
+    if not tasks.may_write(row, hints()["requester"], request.args.get("key"), privileged()):
         raise Forbidden("Forbidden")
 
 

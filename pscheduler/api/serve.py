@@ -45,5 +45,8 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(config: Config) -> int:
+    from pscheduler.metrics import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(config.state_dir)  # before any worker imports prometheus_client
     _Gunicorn(config).run()
     return 0

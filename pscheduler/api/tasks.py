@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from pscheduler import tasks
+from pscheduler import tasks, tokens
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean, arg_json, body_json
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
 from pscheduler.errors import Forbidden
+from pscheduler.localhost import is_local_address
 
 bp = Blueprint("tasks", __name__)
 
@@ -21,8 +22,13 @@ def hints() -> dict:
     return found
 
 
-def requester_is_local() -> bool:
-    return hints()["requester"] in tasks._local_addresses()
+def privileged() -> bool:
+    """A local requester, or one presenting a valid API token, may act on any task."""
+    requester = hints()["requester"]
+    if is_local_address(requester):
+        return True
+    header = request.headers.get("Authorization")
+    return bool(header) and tokens.authorized(context.db(), header, requester) is not None
 
 
 def limits():
@@ -62,9 +68,7 @@ def get_task(task_uuid: str):
 def delete_task(task_uuid: str):
     db = context.db()
     row = tasks.get_row(db, task_uuid)
-    if not tasks.may_write(
-        row, hints()["requester"], request.args.get("key"), requester_is_local()
-    ):
+    if not tasks.may_write(row, hints()["requester"], request.args.get("key"), privileged()):
         raise Forbidden("Forbidden")
     tasks.cancel(db, row)
     return ok()

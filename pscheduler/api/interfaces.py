@@ -1,0 +1,55 @@
+"""Node administration and accounting over the API: pause/resume, per-requester usage.
+
+``PUT /pscheduler/control/pause[?duration=PT1H]`` and ``PUT /pscheduler/control/resume``
+need a request from one of this host's addresses or an admin token
+(``Authorization: Bearer <token>``, see ``pscheduler-server token``); both answer the pause
+state as ``GET /pscheduler/stat/control/pause`` does.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from pscheduler import accounting, status, tokens
+from pscheduler.api import context
+from pscheduler.api.responses import ok_json, text
+from pscheduler.errors import BadRequest
+from pscheduler.toolkit.iso8601 import parse_duration
+
+bp = Blueprint("interfaces", __name__)
+
+
+def _admin() -> bool:
+    return tokens.admin_allowed(
+        context.db(), request.headers.get("Authorization"), request.remote_addr
+    )
+
+
+@bp.put("/control/pause")
+def pause():
+    if not _admin():
+        return text(403, "Forbidden")
+    raw = request.args.get("duration")
+    duration = None
+    if raw:
+        try:
+            duration = parse_duration(raw)
+        except ValueError:
+            raise BadRequest(f"Invalid duration '{raw}': expecting ISO 8601") from None
+    status.pause(context.db(), duration)
+    return ok_json(status.pause_state(context.db()))
+
+
+@bp.put("/control/resume")
+def resume():
+    if not _admin():
+        return text(403, "Forbidden")
+    status.resume(context.db())
+    return ok_json(status.pause_state(context.db()))
+
+
+@bp.get("/stat/requesters")
+def requesters():
+    start = accounting.parse_when("start", request.args.get("start"))
+    end = accounting.parse_when("end", request.args.get("end"))
+    return ok_json(accounting.requesters(context.db(), start, end))

@@ -1,0 +1,160 @@
+"""The Panoptes monitor API at ``/m1/`` (not under /pscheduler/); see spec/panoptes.md.
+
+Every route answers with and without its trailing slash, the spec's table and text disagree on
+methods so both are accepted, and every error has the spec's ``{"errors": [...]}`` shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
+
+from pscheduler import panoptes, tokens
+from pscheduler.api import context
+from pscheduler.api.args import arg_boolean
+from pscheduler.api.responses import ok_json
+from pscheduler.db import DatabaseUnavailable
+from pscheduler.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/m1"
+bp = Blueprint("panoptes", __name__)
+
+
+def _error(status: int, message: str, detail: str = "") -> Response:
+    body = {"errors": [{"code": status, "message": message, "detail": detail}]}
+    return ok_json(body, status=status)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return _error(exc.status, exc.message or "Request failed")
+
+
+@bp.errorhandler(DatabaseUnavailable)
+def _database_down(exc: DatabaseUnavailable):
+    log.warning("%s", exc)
+    response = _error(503, "Service unavailable", "The database cannot be reached; retry shortly.")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    return _error(exc.code or 500, exc.name, exc.description or "")
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    log.exception("Unexpected error serving %s %s", request.method, request.path)
+    return _error(500, "Internal problem", "See the node's logs.")
+
+
+@bp.before_app_request
+def _routing_errors_as_json():
+    """Unknown URLs and methods under /m1/ never reach a view: answer them in our shape."""
+    exc = request.routing_exception
+    if exc is None or not (request.path == PREFIX or request.path.startswith(PREFIX + "/")):
+        return None
+    code = getattr(exc, "code", 404) or 404
+    if code == 405:
+        response = _error(405, f"{request.method} not allowed on this resource")
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response
+    if code in (301, 308):  # werkzeug's own redirects; keep them
+        return None
+    return _error(404, "Not found", f"No monitor endpoint at {request.path}")
+
+
+def _body():
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise panoptes.MonitorError(400, f"Invalid JSON: {exc}") from None
+
+
+def _route(rule: str, **options):
+    """Registers a view at ``rule`` and ``rule/`` (the spec writes trailing slashes)."""
+
+    def register(view):
+        bp.add_url_rule(rule, view_func=view, endpoint=view.__name__ + "_bare", **options)
+        bp.add_url_rule(rule + "/", view_func=view, endpoint=view.__name__, **options)
+        return view
+
+    return register
+
+
+@_route("")
+def service_info():
+    return ok_json(panoptes.service_info())
+
+
+@_route("/statuses")
+def statuses():
+    return ok_json(panoptes.statuses())
+
+
+@_route("/workflow/create", methods=["GET", "POST"])
+def create_workflow():
+    body = _body()
+    name = body.get("name") if isinstance(body, dict) else None
+    name = name if name is not None else request.args.get("name")
+    created = panoptes.create_workflow(context.db(), name)
+    response = ok_json(created, status=201)
+    response.headers["Location"] = (
+        f"{request.url_root.rstrip('/')}{PREFIX}/workflow/{created['id']}/"
+    )
+    return response
+
+
+@_route("/workflows", methods=["GET", "DELETE"])
+def workflows():
+    db = context.db()
+    if request.method == "DELETE":
+        if not tokens.admin_allowed(db, request.headers.get("Authorization"), request.remote_addr):
+            raise panoptes.MonitorError(403, "Deleting every workflow needs an admin token")
+        return ok_json(panoptes.delete_all_workflows(db))
+    return ok_json(panoptes.workflows(db))
+
+
+@_route("/workflow/<wid>", methods=["GET", "POST", "PUT", "DELETE"])
+def workflow(wid: str):
+    db = context.db()
+    if request.method == "GET":
+        return ok_json(panoptes.workflow(db, wid))
+    if request.method == "DELETE":
+        panoptes.delete_workflow(db, wid, force=arg_boolean("force"))
+        return Response(status=204)
+    body = _body()
+    if isinstance(body, dict) and ("message" in body or "msg" in body):
+        return ok_json(panoptes.update_workflow(db, wid, body), status=202)
+    if request.method == "PUT" and isinstance(body, dict) and "name" in body:
+        return ok_json(panoptes.rename_workflow(db, wid, body))
+    raise panoptes.MonitorError(
+        400,
+        'Expecting {"message": {...}, "timestamp": ..., "id": ...} to update'
+        ' or (with PUT) {"name": "..."} to rename',
+    )
+
+
+@_route("/workflow/<wid>/jobs")
+def jobs(wid: str):
+    return ok_json(panoptes.jobs(context.db(), wid, _pscheduler_root()))
+
+
+@_route("/workflow/<wid>/job/<jid>")
+def job(wid: str, jid: str):
+    return ok_json(panoptes.jobs(context.db(), wid, _pscheduler_root(), job_id=jid))
+
+
+def _pscheduler_root() -> str:
+    return request.url_root.rstrip("/") + "/pscheduler"

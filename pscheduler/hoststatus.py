@@ -1,0 +1,43 @@
+"""The machine under the node, for ``/pscheduler/status``: load, CPU, memory, disk, shape.
+
+An operator (or the troubleshooter) reading why runs are late wants to know whether the host
+is overloaded or its disk full without logging in.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+
+import psutil
+
+_lock = threading.Lock()
+_last_cpu_sample = 0.0
+
+
+def _cpu_percent() -> float:
+    """CPU use since the previous call; the first call in a process measures 0.1 s."""
+    global _last_cpu_sample
+    with _lock:
+        fresh = time.monotonic() - _last_cpu_sample < 0.05 or _last_cpu_sample == 0.0
+        value = psutil.cpu_percent(interval=0.1 if fresh else None)
+        _last_cpu_sample = time.monotonic()
+    return value
+
+
+def host_status(state_dir: str) -> dict:
+    load1, load5, load15 = os.getloadavg()
+    try:
+        disk = round(psutil.disk_usage(state_dir).percent, 1)
+    except OSError:
+        disk = None
+    return {
+        "load": {"1": round(load1, 2), "5": round(load5, 2), "15": round(load15, 2)},
+        "cpu-percent": round(_cpu_percent(), 1),
+        "memory-percent": round(psutil.virtual_memory().percent, 1),
+        "disk-percent": disk,
+        "cpu-count": psutil.cpu_count() or os.cpu_count(),
+        "architecture": platform.machine(),
+    }

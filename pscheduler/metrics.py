@@ -1,0 +1,200 @@
+"""Prometheus metrics for ``/pscheduler/metrics``.
+
+Almost everything is computed from the database at scrape time (runs by state, heartbeats,
+backlogs, start lateness, placement latency), so any API worker answers the same and nothing
+is lost when a process dies.  The one in-process measurement, the API request latency
+histogram, uses prometheus_client's multiprocess mode: ``prepare_multiprocess_dir`` (called
+by the API server before gunicorn forks) points ``PROMETHEUS_MULTIPROC_DIR`` at
+``<state dir>/prometheus`` and empties it, so every worker writes its own file and any worker
+sums them all.  A process that was not prepared (an app built in a test) keeps the histogram
+in memory, for itself only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import psycopg2
+
+from pscheduler.db import Database, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RECENT_WINDOW = "PT1H"
+QUANTILES = ("0.5", "0.9", "0.99")
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+_histogram = None
+
+
+def prepare_multiprocess_dir(state_dir: str) -> str:
+    """Makes an empty metrics directory for this API server and exports its path.
+
+    Must run before prometheus_client is imported in this process or its workers: the
+    library picks its storage when it is first imported.
+    """
+    path = os.environ.get(MULTIPROC_ENV) or str(Path(state_dir) / "prometheus")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = path
+    return path
+
+
+def _multiprocess() -> bool:
+    path = os.environ.get(MULTIPROC_ENV)
+    return bool(path) and os.path.isdir(path)
+
+
+def request_histogram():
+    """The API request latency histogram of this process (created on first use)."""
+    global _histogram
+    if _histogram is None:
+        from prometheus_client import CollectorRegistry, Histogram
+
+        _histogram = Histogram(
+            "pscheduler_api_request_duration_seconds",
+            "Time the API took to answer a request, by method, route and status",
+            ("method", "route", "status"),
+            buckets=REQUEST_BUCKETS,
+            registry=CollectorRegistry(),  # never the global one: scrapes build their own
+        )
+    return _histogram
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    request_histogram().labels(method, route, str(status)).observe(seconds)
+
+
+class _Local:
+    """Offers this process's histogram to a scrape registry (non-multiprocess mode)."""
+
+    def collect(self):
+        return request_histogram().collect()
+
+
+def _optional(db: Database, name: str, params: dict | None = None) -> dict | None:
+    """A query on a table that a later migration brings; None while it does not exist."""
+    try:
+        return db.one(name, params)
+    except psycopg2.ProgrammingError as exc:
+        log.debug("Metric query %s skipped: %s", name, str(exc).strip().splitlines()[0])
+        return None
+
+
+class DatabaseCollector:
+    """The node's state, read from PostgreSQL at each scrape."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        up = GaugeMetricFamily("pscheduler_database_up", "1 if the database answered this scrape")
+        try:
+            families = list(self._families(GaugeMetricFamily))
+        except DatabaseUnavailable as exc:
+            log.warning("Metrics without the database: %s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _families(self, Gauge):  # noqa: N803 - a class passed in
+        db = self.db
+        runs = Gauge("pscheduler_runs", "Runs in the database, by state", labels=["state"])
+        for row in db.all("metrics_runs_by_state"):
+            runs.add_metric([row["state"]], row["count"])
+        yield runs
+
+        tasks = Gauge("pscheduler_tasks", "Tasks in the database", labels=["enabled"])
+        row = db.one("metrics_tasks")
+        tasks.add_metric(["true"], row["enabled"])
+        tasks.add_metric(["false"], row["disabled"])
+        yield tasks
+
+        paused = Gauge("pscheduler_runs_paused", "1 while the node's runs are paused")
+        row = db.one("metrics_paused")
+        paused.add_metric([], 1 if row and row["paused"] else 0)
+        yield paused
+
+        age = Gauge(
+            "pscheduler_daemon_heartbeat_age_seconds",
+            "Seconds since each daemon last beat",
+            labels=["daemon"],
+        )
+        overdue = Gauge(
+            "pscheduler_daemon_heartbeat_overdue_seconds",
+            "Seconds a daemon's next heartbeat is late (0 when on time)",
+            labels=["daemon"],
+        )
+        for row in db.all("metrics_heartbeats"):
+            age.add_metric([row["name"]], row["age"])
+            overdue.add_metric([row["name"]], max(0.0, row["overdue"]))
+        yield age
+        yield overdue
+
+        yield from self._window(
+            "metrics_start_lateness",
+            "pscheduler_runner_start_lateness_seconds",
+            "How late the runner started runs (started - scheduled start), "
+            f"runs started in the last {RECENT_WINDOW}; quantile 1 is the maximum",
+            Gauge,
+        )
+        yield from self._window(
+            "metrics_placement_latency",
+            "pscheduler_scheduler_placement_latency_seconds",
+            "Time from a task's creation to the placement of its first run, "
+            f"tasks added in the last {RECENT_WINDOW}; quantile 1 is the maximum",
+            Gauge,
+        )
+
+        row = _optional(db, "metrics_archiving_backlog")
+        if row is not None:
+            g = Gauge("pscheduler_archiving_backlog", "Archivings due and not yet done")
+            g.add_metric([], row["backlog"])
+            yield g
+            g = Gauge("pscheduler_archiving_upcoming", "Archivings waiting for a later attempt")
+            g.add_metric([], row["upcoming"])
+            yield g
+        row = _optional(db, "metrics_http_queue_backlog")
+        if row is not None:
+            g = Gauge("pscheduler_http_queue_backlog", "Queued HTTP requests never attempted")
+            g.add_metric([], row["backlog"])
+            yield g
+            g = Gauge("pscheduler_http_queue_length", "Queued HTTP requests")
+            g.add_metric([], row["length"])
+            yield g
+
+    def _window(self, query: str, name: str, doc: str, Gauge):  # noqa: N803
+        row = self.db.one(query, {"window": RECENT_WINDOW})
+        g = Gauge(name, doc, labels=["quantile"])
+        count = Gauge(name.removesuffix("_seconds") + "_window_count", "Samples behind " + name)
+        count.add_metric([], row["count"])
+        if row["count"]:
+            for q, value in zip(QUANTILES, row["quantiles"], strict=True):
+                g.add_metric([q], value)
+            g.add_metric(["1"], row["max"])
+        yield g
+        yield count
+
+
+def exposition(db: Database) -> tuple[bytes, str]:
+    """The metrics text and its content type."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    if _multiprocess():
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Local())
+    registry.register(DatabaseCollector(db))
+    return generate_latest(registry), CONTENT_TYPE_LATEST

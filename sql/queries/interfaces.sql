@@ -1,0 +1,198 @@
+-- Named queries of the open interfaces: Panoptes monitor (/m1/), metrics, accounting, tokens.
+-- Run-state groupings arrive as arrays from pscheduler/panoptes.py so the mapping lives in one
+-- place.
+
+-- name: panoptes_task_workflows
+-- Tasks seen as workflows, with their runs counted by Panoptes status.
+SELECT t.uuid AS id, t.test_type, t.tool, t.json, t.enabled, t.added,
+       t.enabled AND t.next_ideal IS NOT NULL AS more_to_come,
+       count(r.id) AS jobs_total,
+       count(r.id) FILTER (WHERE r.state = ANY(%(done)s)) AS jobs_done,
+       count(r.id) FILTER (WHERE r.state = ANY(%(running)s)) AS jobs_running,
+       count(r.id) FILTER (WHERE r.state = ANY(%(pending)s)) AS jobs_pending,
+       count(r.id) FILTER (WHERE r.state = 'canceled') AS jobs_cancelled,
+       min(r.started) AS started_at,
+       -- Cancelled future runs end "now", never in the future.
+       max(least(upper(r.times), now())) FILTER (WHERE r.state = ANY(%(done)s)) AS completed_at,
+       (array_agg(r.state ORDER BY lower(r.times) DESC, r.id DESC)
+           FILTER (WHERE r.state = ANY(%(done)s)))[1] AS last_done_state
+FROM task t LEFT JOIN run r ON r.task = t.id
+WHERE %(uuid)s::uuid IS NULL OR t.uuid = %(uuid)s::uuid
+GROUP BY t.id
+ORDER BY t.added, t.id;
+
+-- name: panoptes_task_jobs
+-- The runs of one task seen as jobs.
+SELECT r.uuid AS jobid, t.uuid AS workflow_id, t.test_type, r.state, rs.display,
+       r.started, lower(r.times) AS start_time, upper(r.times) AS end_time, r.errors
+FROM run r
+JOIN task t ON t.id = r.task
+JOIN run_state rs ON rs.name = r.state
+WHERE t.uuid = %(task)s::uuid AND (%(run)s::uuid IS NULL OR r.uuid = %(run)s::uuid)
+ORDER BY lower(r.times), r.id;
+
+-- name: panoptes_task_exists
+SELECT 1 AS found FROM task WHERE uuid = %(uuid)s::uuid;
+
+-- name: monitor_workflow_create
+INSERT INTO monitor_workflow (id, name) VALUES (%(id)s, %(name)s) RETURNING id;
+
+-- name: monitor_workflows
+-- Workflows reported by outside clients, with their jobs counted by status.
+SELECT w.id, w.name, w.created, w.jobs_total AS reported_total, w.jobs_done AS reported_done,
+       count(j.jobid) AS jobs_total,
+       count(j.jobid) FILTER (WHERE j.status IN ('completed', 'error', 'cancelled')) AS jobs_done,
+       count(j.jobid) FILTER (WHERE j.status = 'running') AS jobs_running,
+       count(j.jobid) FILTER (WHERE j.status = 'pending') AS jobs_pending,
+       count(j.jobid) FILTER (WHERE j.status = 'error') AS jobs_error,
+       count(j.jobid) FILTER (WHERE j.status = 'cancelled') AS jobs_cancelled,
+       count(j.jobid) FILTER (WHERE j.status = 'completed') AS jobs_completed,
+       min(j.started_at) AS started_at,
+       max(j.completed_at) AS completed_at
+FROM monitor_workflow w LEFT JOIN monitor_job j ON j.workflow = w.id
+WHERE %(id)s::uuid IS NULL OR w.id = %(id)s::uuid
+GROUP BY w.id
+ORDER BY w.created, w.id;
+
+-- name: monitor_workflow_touch
+-- Marks a workflow updated; progress counters only change when the client sent them.
+UPDATE monitor_workflow
+SET updated = now(),
+    jobs_total = coalesce(%(jobs_total)s, jobs_total),
+    jobs_done = coalesce(%(jobs_done)s, jobs_done)
+WHERE id = %(id)s::uuid
+RETURNING id;
+
+-- name: monitor_job_upsert
+-- One job update: fields the message left out keep their values; the first start sticks.
+INSERT INTO monitor_job (workflow, jobid, jobid_raw, name, input, output, status, started_at,
+                         completed_at, log, message, wildcards, is_checkpoint)
+VALUES (%(workflow)s::uuid, %(jobid)s, %(jobid_raw)s::jsonb, %(name)s,
+        coalesce(%(input)s::jsonb, '[]'), coalesce(%(output)s::jsonb, '[]'),
+        coalesce(%(status)s::text, 'running'), %(started_at)s::timestamptz,
+        %(completed_at)s::timestamptz, %(log)s, %(message)s::jsonb, %(wildcards)s::jsonb,
+        %(is_checkpoint)s::boolean)
+ON CONFLICT (workflow, jobid) DO UPDATE SET
+    name = coalesce(EXCLUDED.name, monitor_job.name),
+    input = coalesce(%(input)s::jsonb, monitor_job.input),
+    output = coalesce(%(output)s::jsonb, monitor_job.output),
+    status = coalesce(%(status)s::text, monitor_job.status),
+    started_at = coalesce(monitor_job.started_at, EXCLUDED.started_at),
+    completed_at = CASE WHEN %(status)s::text IS NULL THEN monitor_job.completed_at
+                        ELSE EXCLUDED.completed_at END,
+    log = coalesce(EXCLUDED.log, monitor_job.log),
+    message = coalesce(EXCLUDED.message, monitor_job.message),
+    wildcards = coalesce(EXCLUDED.wildcards, monitor_job.wildcards),
+    is_checkpoint = coalesce(EXCLUDED.is_checkpoint, monitor_job.is_checkpoint),
+    updated = now();
+
+-- name: monitor_jobs
+SELECT jobid, jobid_raw, workflow, name, input, output, status, started_at, completed_at, log,
+       message, wildcards, is_checkpoint
+FROM monitor_job
+WHERE workflow = %(workflow)s::uuid AND (%(jobid)s::text IS NULL OR jobid = %(jobid)s)
+ORDER BY started_at NULLS LAST, updated, jobid;
+
+-- name: monitor_workflow_rename
+UPDATE monitor_workflow SET name = %(name)s, updated = now() WHERE id = %(id)s::uuid
+RETURNING id;
+
+-- name: monitor_workflow_delete
+DELETE FROM monitor_workflow WHERE id = %(id)s::uuid;
+
+-- name: monitor_workflow_delete_all
+DELETE FROM monitor_workflow;
+
+-- name: metrics_runs_by_state
+SELECT s.name AS state, count(r.id) AS count
+FROM run_state s LEFT JOIN run r ON r.state = s.name
+GROUP BY s.name ORDER BY s.name;
+
+-- name: metrics_tasks
+SELECT count(*) FILTER (WHERE enabled) AS enabled, count(*) FILTER (WHERE NOT enabled) AS disabled
+FROM task;
+
+-- name: metrics_heartbeats
+SELECT name, extract(epoch FROM now() - last)::float8 AS age,
+       extract(epoch FROM coalesce(now() - (last + next_time), '0'))::float8 AS overdue
+FROM heartbeat ORDER BY name;
+
+-- name: metrics_paused
+SELECT (pause_runs_until IS NOT NULL AND pause_runs_until > now()) AS paused FROM control;
+
+-- name: metrics_start_lateness
+-- How late the runner started runs (started - scheduled start) over a recent window.
+SELECT count(*) AS count,
+       coalesce(sum(extract(epoch FROM started - lower(times))), 0)::float8 AS sum,
+       percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (
+           ORDER BY extract(epoch FROM started - lower(times))) AS quantiles,
+       max(extract(epoch FROM started - lower(times)))::float8 AS max
+FROM run
+WHERE started IS NOT NULL AND started > now() - %(window)s::interval;
+
+-- name: metrics_placement_latency
+-- How long the scheduler took to place each task's first run after the task was added.
+SELECT count(*) AS count,
+       coalesce(sum(latency), 0)::float8 AS sum,
+       percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY latency) AS quantiles,
+       max(latency)::float8 AS max
+FROM (
+    SELECT extract(epoch FROM min(r.added) - t.added) AS latency
+    FROM task t JOIN run r ON r.task = t.id
+    WHERE t.participant = 0 AND t.added > now() - %(window)s::interval
+    GROUP BY t.id
+) placed;
+
+-- name: metrics_archiving_backlog
+-- Needs the archiving table (migration 003); the caller skips it when it is absent.
+SELECT count(*) FILTER (WHERE NOT archived AND next_attempt <= now()) AS backlog,
+       count(*) FILTER (WHERE NOT archived AND next_attempt > now()) AS upcoming
+FROM archiving;
+
+-- name: metrics_http_queue_backlog
+-- Needs the http_queue table; the caller skips it when it is absent.
+SELECT count(*) FILTER (WHERE attempts = 0) AS backlog, count(*) AS length FROM http_queue;
+
+-- name: requester_accounting
+-- Per requester address: tasks created, runs run and failed, exclusive seconds used.
+WITH tasks AS (
+    SELECT coalesce(hints->>'requester', 'unknown') AS requester, count(*) AS tasks
+    FROM task
+    WHERE (%(start)s::timestamptz IS NULL OR added >= %(start)s::timestamptz)
+      AND (%(end)s::timestamptz IS NULL OR added <= %(end)s::timestamptz)
+    GROUP BY 1
+), runs AS (
+    SELECT coalesce(t.hints->>'requester', 'unknown') AS requester,
+           count(*) FILTER (WHERE r.started IS NOT NULL) AS runs,
+           count(*) FILTER (WHERE s.success IS FALSE) AS failed,
+           coalesce(sum(extract(epoch FROM upper(r.times) - lower(r.times)))
+               FILTER (WHERE r.conflict_class = 'exclusive' AND r.started IS NOT NULL),
+               0)::float8 AS exclusive_seconds
+    FROM run r JOIN task t ON t.id = r.task JOIN run_state s ON s.name = r.state
+    WHERE (%(start)s::timestamptz IS NULL OR lower(r.times) >= %(start)s::timestamptz)
+      AND (%(end)s::timestamptz IS NULL OR lower(r.times) <= %(end)s::timestamptz)
+    GROUP BY 1
+)
+SELECT coalesce(tasks.requester, runs.requester) AS requester,
+       coalesce(tasks.tasks, 0) AS tasks, coalesce(runs.runs, 0) AS runs,
+       coalesce(runs.failed, 0) AS failed,
+       coalesce(runs.exclusive_seconds, 0)::float8 AS exclusive_seconds
+FROM tasks FULL JOIN runs ON runs.requester = tasks.requester
+ORDER BY exclusive_seconds DESC, runs DESC, tasks DESC, requester;
+
+-- name: token_create
+INSERT INTO api_token (name, hash, admin) VALUES (%(name)s, %(hash)s, %(admin)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING name;
+
+-- name: token_list
+SELECT name, admin, created, last_used FROM api_token ORDER BY name;
+
+-- name: token_hashes
+SELECT name, hash, admin FROM api_token;
+
+-- name: token_used
+UPDATE api_token SET last_used = now() WHERE name = %(name)s;
+
+-- name: token_revoke
+DELETE FROM api_token WHERE name = %(name)s;
