@@ -18,7 +18,7 @@ from typing import Any
 from psycopg2.errors import UniqueViolation
 from psycopg2.extras import Json
 
-from pscheduler import catalog, peers, plugins, tasks, timing
+from pscheduler import catalog, localhost, peers, plugins, tasks, timing
 from pscheduler.config import Config
 from pscheduler.db import Database, query
 from pscheduler.errors import BadRequest, Forbidden, NotFound, UpstreamError
@@ -65,7 +65,7 @@ def is_me(host: str | None, config: Config) -> bool:
         return False
     mine = _addresses(config.listen_host)
     if config.listen_host in ("0.0.0.0", "::"):
-        mine = tasks._local_addresses()
+        mine = set(localhost.local_addresses())
     mine |= _addresses(config.hostname) if config.hostname else set()
     return bool(_addresses(name) & mine)
 

@@ -8,7 +8,7 @@ from pscheduler import httpqueue, participant_runs, tasking, tasks
 from pscheduler.api import context
 from pscheduler.api.args import body_json
 from pscheduler.api.responses import base_url, ok
-from pscheduler.api.tasks import hints, limits, requester_is_local
+from pscheduler.api.tasks import hints, limits, privileged
 from pscheduler.errors import Forbidden
 
 bp = Blueprint("participants", __name__)
@@ -27,9 +27,7 @@ def post_participant_task(task_uuid: str):
 def put_run(task_uuid: str, run_ref: str):
     db = context.db()
     row = tasks.get_row(db, task_uuid)
-    if not tasks.may_write(
-        row, hints()["requester"], request.args.get("key"), requester_is_local()
-    ):
+    if not tasks.may_write(row, hints()["requester"], request.args.get("key"), privileged()):
         raise Forbidden("Forbidden")
     body = body_json(max_schema=1, what="Invalid or missing run data: ")
     participant_runs.put(db, row, run_ref, body, limits())
