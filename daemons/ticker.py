@@ -6,7 +6,7 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import httpqueue, tasking
+from pscheduler import events, httpqueue, tasking
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def step(db, notes) -> float:
     db.execute("delete_stale_scheduling")
     purged = db.execute("purge_runs")
     tasks = db.execute("purge_tasks")
+    events.purge(db)
     if missed:
         db.execute("wake_scheduler")
     if missed or overdue or purged or tasks:

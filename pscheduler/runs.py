@@ -9,7 +9,7 @@ from typing import Any
 import psycopg2
 import psycopg2.extras
 
-from pscheduler import catalog, plugins, scheduling, timing
+from pscheduler import archiving, catalog, plugins, scheduling, timing
 from pscheduler.db import Database, query
 from pscheduler.errors import BadRequest, Conflict, NotFound
 from pscheduler.hookspecs import PluginError
@@ -73,7 +73,7 @@ def get(
     return waited or row
 
 
-def to_json(row: dict, task_row: dict, task_href: str, me: str) -> dict:
+def to_json(row: dict, task_row: dict, task_href: str, me: str, db: Database | None = None) -> dict:
     href = f"{task_href}/runs/{row['uuid']}"
     participants = list(task_row["participants"])
     if participants and participants[0] is None:
@@ -102,6 +102,8 @@ def to_json(row: dict, task_row: dict, task_href: str, me: str) -> dict:
     }
     if row["clock_survey"] is not None:
         body["clock-survey"] = row["clock_survey"]
+    if db is not None:
+        body.update(archiving.run_members(db, row["id"]))
     return body
 
 

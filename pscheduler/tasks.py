@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import logging
 import secrets
 import socket
@@ -309,7 +310,7 @@ def create(
     stored["tool"] = tool_name
     multi = len(participants) > 1
     key = task.get("_key") or (_participant_key() if multi else None)
-    first = schedule["start"] or timing.whole_second(now + dt.timedelta(seconds=1), up=True)
+    first = schedule["start"] or now  # the scheduler places it at the first free moment
     if schedule["repeat_cron"] and not schedule["repeat"]:
         # A cron-only task runs on its cron times, the first one included.
         first = timing.cron_after(schedule["repeat_cron"], first - dt.timedelta(seconds=1))
@@ -409,6 +410,8 @@ def task_json(row: dict, href: str, with_detail: bool, key: str | None = None) -
 def list_rows(db: Database, json_filter: Any) -> list[dict]:
     if json_filter is not None and not isinstance(json_filter, dict):
         raise BadRequest("Invalid JSON: the filter must be an object")
+    if json_filter is not None and "\\u0000" in json.dumps(json_filter):
+        raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
     return db.all("task_list", {"json": json_filter})
 
 

@@ -120,10 +120,14 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
 
     from pscheduler.api import (
         admin,
+        archiving,
         catalog,
+        dashboard,
+        events,
         interfaces,
         limits,
         metrics,
+        openapi_doc,
         panoptes,
         participants,
         runs,
@@ -131,7 +135,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         tasks,
     )
 
-    for module in (
+    blueprints = (
         admin,
         catalog,
         tasks,
@@ -140,8 +144,13 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         limits,
         interfaces,
         metrics,
+        events,
+        dashboard,
+        archiving,
+        openapi_doc,
         participants,
-    ):
+    )
+    for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
     app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)

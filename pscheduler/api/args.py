@@ -13,6 +13,7 @@ from pscheduler.toolkit.iso8601 import parse_timestamp
 from pscheduler.toolkit.jsonval import json_load
 
 _TRUE = ("", "true", "yes", "1")
+_MAX_CARDINAL = 2**31 - 1
 
 
 def arg_boolean(name: str) -> bool:
@@ -40,7 +41,7 @@ def arg_cardinal(name: str, default: int | None = None) -> int | None:
         number = 0
     if number < 1:
         raise BadRequest(f"Invalid {name}: Invalid cardinal; expecting integer > 0")
-    return number
+    return min(number, _MAX_CARDINAL)  # PostgreSQL integers stop here; more means "all"
 
 
 def arg_datetime(name: str) -> dt.datetime | None:

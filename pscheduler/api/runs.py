@@ -105,7 +105,9 @@ def get_run(task_uuid: str, run_ref: str):
         wait = 0.0
     row = _task(task_uuid)
     run = runs.get(context.db(), row, run_ref, wait, wait_local, wait_merged)
-    body = runs.to_json(run, row, _task_href(row["uuid"]), context.config().node_address)
+    body = runs.to_json(
+        run, row, _task_href(row["uuid"]), context.config().node_address, db=context.db()
+    )
     required = (row["json"] or {}).get("_key") or row["participant_key"]
     return ok_json(runs.sanitized(body, required, request.args.get("key")))
 

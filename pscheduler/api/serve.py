@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 
 from gunicorn.app.base import BaseApplication
 
+from pscheduler.api.events import STREAMS_PER_PROCESS
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
+
+
+def _post_worker_init(worker) -> None:
+    """On SIGTERM also end this worker's event streams, or they hold the stop for its
+    whole graceful timeout.  The work runs in a thread: locks are not for signal handlers."""
+    from pscheduler import events
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        threading.Thread(target=events.shutdown, daemon=True).start()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 class _Gunicorn(BaseApplication):
@@ -22,7 +40,9 @@ class _Gunicorn(BaseApplication):
             "bind": c.listen if not c.listen.startswith("[") else c.listen,
             "workers": c.api_workers,
             "worker_class": "gthread",
-            "threads": 32,
+            # Each event stream holds a thread: give streams their own share on top of the
+            # 32 that serve ordinary requests (pscheduler/api/events.py caps streams).
+            "threads": 32 + STREAMS_PER_PROCESS,
             "timeout": 120,
             "graceful_timeout": 5,
             "keepalive": 5,
@@ -30,6 +50,7 @@ class _Gunicorn(BaseApplication):
             "errorlog": "-",
             "loglevel": "debug" if c.debug else "warning",
             "proc_name": "pscheduler-api",
+            "post_worker_init": _post_worker_init,
         }
         if c.tls:
             settings["certfile"] = c.cert

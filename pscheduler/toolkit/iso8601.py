@@ -18,6 +18,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(_UTC)
 
 
+_PG_MAX_OFFSET = dt.timedelta(hours=16)
+
+
 def parse_timestamp(text: str) -> dt.datetime:
     """Parse an ISO 8601 date-time; naive values are taken as UTC.  ValueError when bad."""
     if not isinstance(text, str) or "T" not in text:
@@ -28,6 +31,12 @@ def parse_timestamp(text: str) -> dt.datetime:
         raise ValueError(f"Invalid ISO8601 date: {text!r}") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
+    elif abs(value.utcoffset()) >= _PG_MAX_OFFSET:
+        # Python takes offsets up to 24 h, PostgreSQL only below 16 h: same instant in UTC.
+        try:
+            value = value.astimezone(_UTC)
+        except OverflowError:
+            raise ValueError(f"Invalid ISO8601 date: {text!r} (out of range)") from None
     return value
 
 

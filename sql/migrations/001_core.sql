@@ -11,7 +11,7 @@ CREATE TABLE configurables (
     schedule_horizon interval NOT NULL DEFAULT 'P1D',
     keep_runs_tasks interval NOT NULL DEFAULT 'P2D',
     run_straggle interval NOT NULL DEFAULT 'PT30S',
-    run_start_margin interval NOT NULL DEFAULT 'PT1S'
+    run_start_margin interval NOT NULL DEFAULT 'PT0.2S'
 );
 INSERT INTO configurables DEFAULT VALUES;
 

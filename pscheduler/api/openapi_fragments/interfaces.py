@@ -180,7 +180,10 @@ PATHS = {
     },
     "/m1/workflow/{id}/jobs/": {
         "parameters": [_ID],
-        "get": {"summary": "A workflow's jobs (a task's runs)", "responses": {"200": _json(_JOBS)}},
+        "get": {
+            "summary": "A workflow's jobs (a task's runs)",
+            "responses": {"200": _json(_JOBS), "404": _ERRORS},
+        },
     },
     "/m1/workflow/{id}/job/{jobid}/": {
         "parameters": [

@@ -1,0 +1,115 @@
+"""``GET /pscheduler/events``: the node's event log as Server-Sent Events.
+
+Query: ``task=<uuid>``, ``test=<type>``, ``kind=<kind>`` (each repeatable or comma-separated),
+``since=<id>`` (same as the ``Last-Event-ID`` header, which wins).  Each event is
+
+    id: <resume id>
+    event: <kind>
+    data: {"id": .., "time": .., "kind": .., "task": .., "run": .., "test": .., "data": {..}}
+
+A stream holds one gunicorn thread, so each process serves at most ``STREAMS_PER_PROCESS``
+streams (the server gives its workers that many extra threads); one more gets 503 with
+Retry-After and the ordinary API keeps its own threads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from flask import Blueprint, Response, request
+
+from pscheduler import events
+from pscheduler.api import context
+from pscheduler.api.responses import root_url, text
+
+bp = Blueprint("events", __name__)
+
+STREAMS_PER_PROCESS = 128
+KEEPALIVE = 10.0  # seconds between comments on a quiet stream (finds departed clients)
+RETRY_MS = 2000
+
+_slots = threading.BoundedSemaphore(STREAMS_PER_PROCESS)
+
+
+def _frame(event: dict, resume: int, root: str) -> str:
+    body = json.dumps(events.to_json(event, root), separators=(",", ":"), default=str)
+    return f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+
+
+class _Slot:
+    """One stream's claim on the process's stream threads, released exactly once."""
+
+    def __init__(self) -> None:
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                _slots.release()
+
+
+def _stream(
+    hub: events.Hub, db, filters: events.Filters, after: int | None, root: str, slot: _Slot
+):
+    try:
+        with hub.subscribe(filters) as (sub, upto):
+            yield f"retry: {RETRY_MS}\n: pscheduler events\n\n"
+            replayed: set[int] = set()
+            resume = sub.resume_id
+            if after is not None and after < upto:
+                rows, purged = events.replay(db, filters, after, upto)
+                if purged:
+                    note = {"reason": "events before this one were purged", "after": after}
+                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
+                for row in rows:
+                    replayed.add(row["id"])
+                    yield _frame(row, row["id"], root)
+                if rows and len(rows) >= events.REPLAY_MAX:
+                    note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
+                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
+                    return
+                resume = max(resume, rows[-1]["id"]) if rows else resume
+            ready = {"resume": max(resume, after or 0) if after is not None else resume}
+            yield f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n"
+            while not sub.closed:
+                batch, resume = sub.take(KEEPALIVE)
+                if sub.overflowed:
+                    note = {"reason": "client too slow; reconnect with Last-Event-ID"}
+                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
+                    return
+                if not batch:
+                    yield ": keepalive\n\n"
+                    continue
+                for event in batch:
+                    if event["id"] in replayed:
+                        continue
+                    yield _frame(event, min(event["id"], resume), root)
+    finally:
+        slot.release()
+
+
+@bp.get("/events")
+def event_stream():
+    filters = events.parse_filters(
+        request.args.getlist("task"), request.args.getlist("test"), request.args.getlist("kind")
+    )
+    after = events.parse_last_id(request.headers.get("Last-Event-ID", request.args.get("since")))
+    if not _slots.acquire(blocking=False):
+        return text(
+            503,
+            f"Too many event streams on this process (at most {STREAMS_PER_PROCESS});"
+            " try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+    slot = _Slot()
+    hub = events.hub(context.config().dsn or "")
+    response = Response(
+        _stream(hub, context.db(), filters, after, root_url(), slot),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    response.call_on_close(slot.release)
+    return response

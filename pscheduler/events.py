@@ -1,0 +1,306 @@
+"""The event log fanned out to stream clients: one LISTEN connection per process, many readers.
+
+Triggers (migration 005) append a row to ``event`` for every task, run and archiving change
+and NOTIFY ``event`` with its id.  A ``Hub`` owns one listener thread per process: on a
+notification (or every few seconds, as a safety net) it reads the new rows once and hands
+each to the subscribers whose filters match, so a hundred stream clients cost one query per
+burst of changes, not a hundred.
+
+Ids come from a sequence, so a transaction that took an id earlier may commit after one that
+took a later id.  The hub remembers such holes for ``GAP_TTL`` seconds and reads them again;
+an event that fills a hole is still delivered (slightly out of order).  The resume id it
+hands to clients is the highest id below every open hole, so a client that reconnects with
+``Last-Event-ID`` gets the late event as well (and, rarely, a duplicate it can drop by id).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from pscheduler.db import Database, DatabaseUnavailable, Listener
+from pscheduler.errors import BadRequest
+from pscheduler.toolkit.iso8601 import format_timestamp
+
+log = logging.getLogger(__name__)
+
+KINDS = (
+    "task-created",
+    "task-cancelled",
+    "run-placed",
+    "run-nonstart",
+    "run-state",
+    "run-deleted",
+    "result-merged",
+    "archiving-succeeded",
+    "archiving-failed",
+)
+GAP_TTL = 30.0  # seconds an id hole waits for its transaction to commit
+SWEEP = 5.0  # re-read without a notification this often (a lost NOTIFY costs this much)
+QUEUE_MAX = 5000  # events buffered for one slow client before it is told to reconnect
+REPLAY_MAX = 10000  # events replayed to one reconnecting client at most
+FETCH_MAX = 2000
+GAP_MAX = 10000  # a wider hole is a rolled-back burst, not worth tracking id by id
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a stream client asked for; an empty set means "everything"."""
+
+    tasks: frozenset[uuid.UUID] = frozenset()
+    tests: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def match(self, event: dict) -> bool:
+        return (
+            (not self.tasks or event["task_uuid"] in self.tasks)
+            and (not self.tests or event["test_type"] in self.tests)
+            and (not self.kinds or event["kind"] in self.kinds)
+        )
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def parse_filters(tasks: Iterable[str], tests: Iterable[str], kinds: Iterable[str]) -> Filters:
+    """Filters from query values (repeated or comma-separated); bad values are a BadRequest."""
+    task_ids = set()
+    for raw in _split(tasks):
+        try:
+            task_ids.add(uuid.UUID(raw))
+        except ValueError:
+            raise BadRequest(f"Invalid task UUID '{raw}'") from None
+    kind_set = set(_split(kinds))
+    unknown = sorted(kind_set - set(KINDS))
+    if unknown:
+        raise BadRequest(f"Unknown event kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    return Filters(frozenset(task_ids), frozenset(_split(tests)), frozenset(kind_set))
+
+
+def parse_last_id(raw: str | None) -> int | None:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadRequest(f"Invalid event id '{raw}': expecting an integer") from None
+    if value < 0:
+        raise BadRequest(f"Invalid event id '{raw}': expecting an integer >= 0")
+    return value
+
+
+def to_json(event: dict, root: str) -> dict:
+    """An event row as clients see it, with hrefs built for the URL they used."""
+    body = {
+        "id": event["id"],
+        "time": format_timestamp(event["time"], fraction=True)
+        if isinstance(event["time"], dt.datetime)
+        else event["time"],
+        "kind": event["kind"],
+        "task": str(event["task_uuid"]) if event["task_uuid"] else None,
+        "run": str(event["run_uuid"]) if event["run_uuid"] else None,
+        "test": event["test_type"],
+        "data": event["data"] or {},
+    }
+    if body["task"]:
+        body["task-href"] = f"{root}/tasks/{body['task']}"
+        if body["run"]:
+            body["run-href"] = f"{body['task-href']}/runs/{body['run']}"
+    return body
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One client's queue of matching events, woken by the hub."""
+
+    filters: Filters
+    queue: collections.deque = field(default_factory=collections.deque)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    overflowed: bool = False
+    closed: bool = False
+    resume_id: int = 0
+
+    def push(self, events: list[dict], resume_id: int) -> None:
+        with self.cond:
+            for event in events:
+                if self.filters.match(event):
+                    if len(self.queue) >= QUEUE_MAX:
+                        self.overflowed = True
+                        break
+                    self.queue.append(event)
+            self.resume_id = resume_id
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def take(self, timeout: float) -> tuple[list[dict], int]:
+        """Queued events (waiting up to ``timeout`` for one) and the id to resume after."""
+        with self.cond:
+            if not self.queue and not self.overflowed and not self.closed:
+                self.cond.wait(timeout)
+            events = list(self.queue)
+            self.queue.clear()
+            return events, self.resume_id
+
+
+class Hub:
+    """One listener thread per process; subscribers get every new matching event."""
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        self.db = Database(dsn, "pscheduler-api-events", maxconn=1)
+        self._subs: set[Subscription] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._cursor: int | None = None  # highest id read
+        self._gaps: dict[int, float] = {}  # id -> monotonic time first missed
+        self._ready = threading.Event()
+
+    # ------------------------------------------------------------------ the listener thread
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._ready.clear()
+                self._thread = threading.Thread(target=self._run, name="events", daemon=True)
+                self._thread.start()
+        self._ready.wait(10.0)
+
+    def _start_cursor(self) -> int:
+        row = self.db.one("events_bounds")
+        return int(row["last"]) if row else 0
+
+    def _run(self) -> None:
+        listener = Listener(self.dsn, ["event"], "pscheduler-api-events")
+        while True:
+            try:
+                # LISTEN before reading the start, so nothing committed in between is missed.
+                listener.wait(0)
+                if self._cursor is None:
+                    self._cursor = self._start_cursor()
+                self._ready.set()
+                self._fetch()
+                listener.wait(SWEEP)
+            except DatabaseUnavailable as exc:
+                log.warning("Event stream: %s; retrying", exc)
+                time.sleep(1.0)
+            except Exception:  # noqa: BLE001 - the fan-out must survive a bad row
+                log.exception("Event stream: unexpected error; continuing")
+                time.sleep(1.0)
+
+    def resume_id(self) -> int:
+        """Every event with an id up to this one has been read (or given up on)."""
+        cursor = self._cursor or 0
+        return min([cursor, *(g - 1 for g in self._gaps)])
+
+    def _fetch(self) -> None:
+        while True:
+            now = time.monotonic()
+            self._gaps = {g: t for g, t in self._gaps.items() if now - t < GAP_TTL}
+            rows = self.db.all(
+                "events_after",
+                {"after": self._cursor, "gaps": sorted(self._gaps), "limit": FETCH_MAX},
+            )
+            if not rows:
+                return
+            fresh = []
+            for row in rows:
+                if row["id"] in self._gaps:
+                    del self._gaps[row["id"]]
+                    fresh.append(row)
+                elif row["id"] > self._cursor:
+                    if row["id"] - self._cursor <= GAP_MAX:
+                        for missing in range(self._cursor + 1, row["id"]):
+                            self._gaps.setdefault(missing, now)
+                    self._cursor = row["id"]
+                    fresh.append(row)
+            if fresh:
+                resume = self.resume_id()
+                with self._lock:
+                    subs = list(self._subs)
+                for sub in subs:
+                    sub.push(fresh, resume)
+            if len(rows) < FETCH_MAX:
+                return
+
+    # ------------------------------------------------------------------ subscribers
+
+    @contextlib.contextmanager
+    def subscribe(self, filters: Filters) -> Iterator[tuple[Subscription, int]]:
+        """A live subscription and the id up to which the database must be replayed."""
+        self._ensure_thread()
+        sub = Subscription(filters)
+        with self._lock:
+            upto = self._cursor or 0
+            sub.resume_id = self.resume_id()
+            self._subs.add(sub)
+        try:
+            yield sub, upto
+        finally:
+            with self._lock:
+                self._subs.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subs)
+
+    def close_all(self) -> None:
+        """End every stream (the process is stopping): clients reconnect elsewhere."""
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub.close()
+
+
+def replay(db: Database, filters: Filters, after: int, upto: int) -> tuple[list[dict], bool]:
+    """Events a reconnecting client missed, and whether older ones were already purged."""
+    bounds = db.one("events_bounds") or {"first": 0, "last": 0}
+    purged = bool(bounds["first"]) and after + 1 < bounds["first"]
+    rows = db.all(
+        "events_replay",
+        {
+            "after": after,
+            "upto": upto,
+            "tasks": sorted(filters.tasks) or None,
+            "tests": sorted(filters.tests) or None,
+            "kinds": sorted(filters.kinds) or None,
+            "limit": REPLAY_MAX,
+        },
+    )
+    return rows, purged
+
+
+def purge(db: Database) -> int:
+    """Drop events older than the node's retention (configurables.keep_events)."""
+    return db.execute("purge_events")
+
+
+_hubs: dict[str, Hub] = {}
+_hubs_lock = threading.Lock()
+
+
+def shutdown() -> None:
+    """End the streams of every hub in this process, so a graceful stop is quick."""
+    with _hubs_lock:
+        hubs = list(_hubs.values())
+    for h in hubs:
+        h.close_all()
+
+
+def hub(dsn: str) -> Hub:
+    with _hubs_lock:
+        if dsn not in _hubs:
+            _hubs[dsn] = Hub(dsn)
+        return _hubs[dsn]
