@@ -17,7 +17,7 @@ import uuid
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins
+from pscheduler import participant_runs, plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
@@ -87,7 +87,7 @@ def run_tool(
         },
         "test": test,
         "participant": run["participant"],
-        "participant-data": run["part_data_full"] or [{} for _ in run["participants"]],
+        "participant-data": run["part_data_full"] or participant_runs.single_node_data(tool, run),
     }
     if local_node:
         tool_input["local-node"] = local_node

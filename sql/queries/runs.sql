@@ -17,6 +17,7 @@ ORDER BY lower(r.times);
 SELECT t.*, c.schedule_horizon, c.run_start_margin
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND jsonb_array_length(t.participants) = 1  -- others: pscheduler.coplacement
   AND (t.scheduling_class = 'background-multi'
        OR t.next_ideal <= now() + c.schedule_horizon - t.slip)
   AND (t.max_runs IS NULL OR t.max_runs > (
@@ -55,6 +56,7 @@ WHERE id = ANY(%(ids)s) AND state IN ('pending', 'on-deck', 'scheduling');
 SELECT min(t.next_ideal - c.schedule_horizon + t.slip) AS due
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND jsonb_array_length(t.participants) = 1
   AND t.scheduling_class <> 'background-multi';
 
 -- name: due_runs
