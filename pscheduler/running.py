@@ -98,9 +98,11 @@ def run_tool(
         context = plugins.registry().contexts.get(entry["context"])
         if context is not None:
             wrappers.append(lambda argv, c=context, d=entry.get("data"): c.wrap(d, argv))
-    control = RunControl(
-        deadline=time.monotonic() + max(remaining, 1.0), stop=stop, tmpdir=tmpdir, wrappers=wrappers
-    )
+    # The tool has its own stop event: set on cancel (``stop``) and on timeout alike, while
+    # ``stop`` itself keeps meaning "cancelled" for the caller.
+    tool_stop = threading.Event()
+    deadline = time.monotonic() + max(remaining, 1.0)
+    control = RunControl(deadline=deadline, stop=tool_stop, tmpdir=tmpdir, wrappers=wrappers)
     if run["scheduling_class"] == "background-multi":
         control.emit = _record_emitter(db, run["task_id"])
     outcome: dict = {}
@@ -113,11 +115,14 @@ def run_tool(
 
     worker = threading.Thread(target=work, name=f"tool-{run['uuid']}", daemon=True)
     worker.start()
-    worker.join(max(remaining, 1.0))
+    while worker.is_alive() and time.monotonic() < deadline and not stop.is_set():
+        worker.join(0.05)
     try:
         if worker.is_alive():
-            stop.set()
+            tool_stop.set()
             worker.join(2.0)
+            if stop.is_set():
+                return 2, {"succeeded": False, "error": "Run was cancelled."}, "Run was cancelled."
             return (
                 2,
                 {"succeeded": False, "error": "Process took too long to run."},
