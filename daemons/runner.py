@@ -15,7 +15,7 @@ import time
 
 from pscheduler_daemons.loop import install_stop_handlers, run_loop
 
-from pscheduler import running
+from pscheduler import gathering, running, tasking
 from pscheduler.config import Config
 from pscheduler.toolkit.iso8601 import utcnow
 
@@ -25,8 +25,10 @@ LOOKAHEAD = dt.timedelta(seconds=30)
 
 
 class Runner:
-    def __init__(self, stop: threading.Event):
+    def __init__(self, stop: threading.Event, config: Config | None = None):
         self.stop = stop
+        self.config = config
+        self.local_node = config.api_url if config is not None else None
         self.in_flight: dict[int, threading.Event] = {}
         self.lock = threading.Lock()
         self.recovered = False
@@ -37,7 +39,13 @@ class Runner:
             delay = (start - utcnow()).total_seconds()
             if delay > 0 and (cancel.wait(delay) or self.stop.is_set()):
                 return
-            state = running.execute(db, run_id, cancel)
+            state = running.execute(
+                db, run_id, cancel, collect_remote=self._collector(db), local_node=self.local_node
+            )
+            if state == "failed" and self.config is not None:
+                gathering.record_clock_survey(
+                    db, run_id, self.config.node_address, tasking.default_bind(self.config)
+                )
             log.debug("Run %s ended %s", run_id, state)
         except Exception:  # noqa: BLE001 - one run's failure must not stop the others
             log.exception("Run %s failed in the runner", run_id)
@@ -46,6 +54,11 @@ class Runner:
         finally:
             with self.lock:
                 self.in_flight.pop(run_id, None)
+
+    def _collector(self, db):
+        """Gathers the other participants' results for the lead's merge (multi-participant)."""
+        bind = tasking.default_bind(self.config) if self.config is not None else None
+        return gathering.collector(db, bind)
 
     def step(self, db, notes) -> float:
         if not self.recovered:
@@ -86,7 +99,7 @@ class Runner:
 
 def main(config: Config) -> int:
     stop = install_stop_handlers()
-    runner = Runner(stop)
+    runner = Runner(stop, config)
     return run_loop(
         "runner", config, ["run_new", "run_state"], runner.step, refresh=10.0, stop=stop
     )

@@ -10,24 +10,26 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import scheduling
+from pscheduler import coplacement, scheduling, tasking
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
 BATCH = 500
+_coordinator = coplacement.Coordinator()
 
 
 _limits = None
 
 
 def step(db, notes) -> float:
+    multi_wait = _coordinator.step(db)  # multi-participant tasks: placed in threads
     while True:
         done = scheduling.schedule_pass(db, limit=BATCH, limits=_limits)
         if done.placed or done.nonstarts:
             log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
         if done.placed + done.nonstarts == 0:
             break
-    return min(10.0, scheduling.seconds_until_next_work(db))
+    return min(10.0, multi_wait, scheduling.seconds_until_next_work(db))
 
 
 def main(config: Config) -> int:
@@ -35,4 +37,6 @@ def main(config: Config) -> int:
     from pscheduler.limits import LimitFile
 
     _limits = LimitFile(config.limits)
+    _coordinator.bind = tasking.default_bind(config)
+    _coordinator.limits = _limits
     return run_loop("scheduler", config, ["task_change", "schedule_wake"], step, refresh=10.0)

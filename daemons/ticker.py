@@ -6,14 +6,16 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import events
+from pscheduler import events, httpqueue, tasking
 from pscheduler.config import Config
 
 log = logging.getLogger(__name__)
 PERIOD = 5.0
+_bind: list[str | None] = [None]
 
 
 def step(db, notes) -> float:
+    queue_wait = httpqueue.process(db, _bind[0])
     missed = db.all("mark_missed")
     overdue = db.all("mark_overdue")
     db.execute("delete_stale_scheduling")
@@ -30,8 +32,9 @@ def step(db, notes) -> float:
             purged,
             tasks,
         )
-    return PERIOD
+    return min(PERIOD, queue_wait)
 
 
 def main(config: Config) -> int:
-    return run_loop("ticker", config, ["ticker_wake"], step, refresh=PERIOD)
+    _bind[0] = tasking.default_bind(config)
+    return run_loop("ticker", config, ["ticker_wake", "http_queue"], step, refresh=PERIOD)

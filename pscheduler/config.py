@@ -78,6 +78,11 @@ class Config:
         host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
         return host if self.listen_port == 443 else f"{host}:{self.listen_port}"
 
+    @property
+    def api_url(self) -> str:
+        """This node's API base URL, with the scheme it serves (tools that call the node)."""
+        return f"{'https' if self.tls else 'http'}://{self.node_address}/pscheduler"
+
     def to_env(self) -> dict[str, str]:
         env = {}
         for f in fields(self):

@@ -76,7 +76,8 @@ class Tool:
     duration(test) -> timedelta the run occupies on the timeline (test = {type, spec})
     run(input, control) -> participant result {"succeeded": bool, "error"?, "diags"?, ...}
         input = {schema, task-uuid, schedule{start, duration}, test, participant,
-                 participant-data: [per participant]}; control is a
+                 participant-data: [per participant], local-node?: this node's API base
+                 URL, e.g. https://host:port/pscheduler}; control is a
         ``pscheduler.toolkit.RunControl`` (deadline, stop event, run_program, sleep_until).
     can_run(test) -> {"can-run": bool, "reasons"?: [str]}; default: test type is supported
     participant_data(test, participant) -> dict shared with the other participants

@@ -17,7 +17,7 @@ import uuid
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins
+from pscheduler import participant_runs, plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
@@ -31,7 +31,17 @@ OVERRUN = dt.timedelta(seconds=2)
 
 
 def claim(db: Database, run_id: int) -> dict | None:
-    """Move a pending run to running; None when it must not run (gone, canceled, paused)."""
+    """Move a pending run to running; None when it must not run (gone, canceled, paused).
+
+    The usual case is one UPDATE, so the run starts one round trip after the runner wakes
+    (bench/runner.py); the unusual ones (paused, disabled, already taken) are sorted out
+    under a row lock.
+    """
+    with db.transaction() as cur:
+        cur.execute(query("run_claim"), {"id": run_id})
+        run = cur.fetchone()
+    if run is not None:
+        return run
     with db.transaction() as cur:
         cur.execute(query("run_for_execution"), {"id": run_id})
         run = cur.fetchone()
@@ -55,8 +65,14 @@ def _record_emitter(db: Database, task_id: int):
     return emit
 
 
-def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict, str | None]:
-    """Run the tool; returns (status, participant result, errors)."""
+def run_tool(
+    db: Database, run: dict, stop: threading.Event, local_node: str | None = None
+) -> tuple[int, dict, str | None]:
+    """Run the tool; returns (status, participant result, errors).
+
+    ``local_node`` (this node's API base URL) reaches the tool as the input's ``local-node``,
+    for tools that talk to their own node (psclock asks it for its clock).
+    """
     tool = plugins.registry().tools.get(run["tool"])
     if tool is None:
         return 1, {"succeeded": False, "error": f"Tool {run['tool']} is not available"}, None
@@ -71,8 +87,10 @@ def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict,
         },
         "test": test,
         "participant": run["participant"],
-        "participant-data": run["part_data_full"] or [{} for _ in run["participants"]],
+        "participant-data": run["part_data_full"] or participant_runs.single_node_data(tool, run),
     }
+    if local_node:
+        tool_input["local-node"] = local_node
     remaining = (run["end"] + OVERRUN - utcnow()).total_seconds()
     tmpdir = tempfile.mkdtemp(prefix="pscheduler-run-")
     wrappers = []
@@ -80,9 +98,11 @@ def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict,
         context = plugins.registry().contexts.get(entry["context"])
         if context is not None:
             wrappers.append(lambda argv, c=context, d=entry.get("data"): c.wrap(d, argv))
-    control = RunControl(
-        deadline=time.monotonic() + max(remaining, 1.0), stop=stop, tmpdir=tmpdir, wrappers=wrappers
-    )
+    # The tool has its own stop event: set on cancel (``stop``) and on timeout alike, while
+    # ``stop`` itself keeps meaning "cancelled" for the caller.
+    tool_stop = threading.Event()
+    deadline = time.monotonic() + max(remaining, 1.0)
+    control = RunControl(deadline=deadline, stop=tool_stop, tmpdir=tmpdir, wrappers=wrappers)
     if run["scheduling_class"] == "background-multi":
         control.emit = _record_emitter(db, run["task_id"])
     outcome: dict = {}
@@ -95,11 +115,14 @@ def run_tool(db: Database, run: dict, stop: threading.Event) -> tuple[int, dict,
 
     worker = threading.Thread(target=work, name=f"tool-{run['uuid']}", daemon=True)
     worker.start()
-    worker.join(max(remaining, 1.0))
+    while worker.is_alive() and time.monotonic() < deadline and not stop.is_set():
+        worker.join(0.05)
     try:
         if worker.is_alive():
-            stop.set()
+            tool_stop.set()
             worker.join(2.0)
+            if stop.is_set():
+                return 2, {"succeeded": False, "error": "Run was cancelled."}, "Run was cancelled."
             return (
                 2,
                 {"succeeded": False, "error": "Process took too long to run."},
@@ -153,12 +176,18 @@ def merge(run: dict, results: list) -> dict:
     return merged
 
 
-def execute(db: Database, run_id: int, stop: threading.Event, collect_remote=None) -> str | None:
+def execute(
+    db: Database,
+    run_id: int,
+    stop: threading.Event,
+    collect_remote=None,
+    local_node: str | None = None,
+) -> str | None:
     """Claim, run, store and (on the lead) merge one run; returns the final state."""
     run = claim(db, run_id)
     if run is None:
         return None
-    status, result, errors = run_tool(db, run, stop)
+    status, result, errors = run_tool(db, run, stop, local_node)
     lead = run["participant"] == 0
     multi_result = run["scheduling_class"] == "background-multi"
     if stop.is_set() and status != 0:

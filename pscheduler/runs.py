@@ -18,6 +18,8 @@ from pscheduler.toolkit.jsonval import sanitize
 from pscheduler.waiting import hub
 
 FORMATS = ("application/json", "text/plain", "text/html")
+# Terminal states of runs that will never get a (merged) result.
+NEVER_RUN = ("nonstart", "canceled", "missed", "preempted", "overdue")
 
 
 def find(db: Database, task_row: dict, ref: str) -> dict | None:
@@ -61,7 +63,9 @@ def get(
 
     def done(r: dict) -> bool:
         if wait_local:
-            return r["result"] is not None
+            return r["result"] is not None or r["state"] in NEVER_RUN
+        if r["state"] in NEVER_RUN:
+            return True  # no result will ever come: answer now rather than at the timeout
         return r["result_full"] is not None and r["state_finished"] and r["state"] != "cleanup"
 
     waited = hub(db.dsn).wait(

@@ -9,6 +9,7 @@ client's (the server's when ``reverse``) and concatenates both sides' diags.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import re
 import socket
@@ -111,8 +112,25 @@ def participant_data(test: dict, participant: int) -> dict:
 # ---- command lines ----
 
 
+def _bind_dest(spec: dict) -> list[str]:
+    """``-B dest`` when dest is an address of this host: a wildcard UDP server answers from
+    the interface's primary address, which a client connected to ``dest`` ignores (it hangs,
+    e.g. with nodes on 127.0.0.2 and 127.0.0.3)."""
+    dest = spec.get("dest", "")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(dest).version == 6 else socket.AF_INET
+    except ValueError:
+        return []
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((dest, 0))
+    except OSError:
+        return []
+    return ["-B", dest]
+
+
 def server_argv(spec: dict, port: int) -> list[str]:
-    argv = ["iperf3", "-s", "-1", "-J", "-p", str(port)]
+    argv = ["iperf3", "-s", "-1", "-J", "-p", str(port), *_bind_dest(spec)]
     if "server-cpu-affinity" in spec:
         argv += ["-A", str(spec["server-cpu-affinity"])]
     if "interval" in spec:

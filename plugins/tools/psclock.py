@@ -19,13 +19,24 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def local_node() -> str:
-    """This node's address for a spec without ``source``."""
+    """This node's address for a spec without ``source`` when the runner did not say.
+
+    The runner gives its own API URL in the input's ``local-node``; this fallback serves a
+    tool run outside a node.
+    """
     return os.environ.get("PSCHEDULER_LOCAL_NODE", "localhost")
 
 
-def clock_url(node: str | None) -> str:
-    """Where a node (``host`` or ``host:port``) answers its clock state."""
-    return f"https://{node or local_node()}/pscheduler/clock"
+def clock_url(node: str | None, local: str | None = None) -> str:
+    """Where a node (``host`` or ``host:port``) answers its clock state.
+
+    ``node`` None means this node: ``local`` is its API base URL (with the scheme it serves).
+    """
+    if node:
+        return f"https://{node}/pscheduler/clock"
+    if local:
+        return local.rstrip("/") + "/clock"
+    return f"https://{local_node()}/pscheduler/clock"
 
 
 def can_run(test: dict) -> dict:
@@ -43,9 +54,8 @@ def duration(test: dict) -> dt.timedelta:
     return dt.timedelta(seconds=_timeout(test["spec"]) + 1)
 
 
-def fetch_clock(node: str | None, timeout: float) -> tuple[dict | None, str | None]:
+def fetch_clock(url: str, timeout: float) -> tuple[dict | None, str | None]:
     """(clock state, None) or (None, "<status>: <text>")."""
-    url = clock_url(node)
     try:
         response = requests.get(url, timeout=timeout, verify=False)
     except requests.RequestException as exc:
@@ -64,13 +74,17 @@ def fetch_clock(node: str | None, timeout: float) -> tuple[dict | None, str | No
 def run(input: dict, control) -> dict:
     spec = input["test"]["spec"]
     timeout = min(_timeout(spec), max(0.1, control.remaining()))
-    nodes = [spec.get("source-node") or spec.get("source"), spec["dest"]]
-    diags = "\n".join(f"GET {clock_url(n)}" for n in nodes)
+    local = input.get("local-node")
+    urls = [
+        clock_url(spec.get("source-node") or spec.get("source"), local),
+        clock_url(spec["dest"]),
+    ]
+    diags = "\n".join(f"GET {url}" for url in urls)
     if not control.sleep_until(parse_timestamp(input["schedule"]["start"])):
         return {"succeeded": False, "error": "Run was cancelled.", "diags": diags}
     with ThreadPoolExecutor(max_workers=2) as pool:
         (local, local_error), (remote, remote_error) = pool.map(
-            lambda n: fetch_clock(n, timeout), nodes
+            lambda url: fetch_clock(url, timeout), urls
         )
     errors = [e for e in (local_error, remote_error) if e]
     if errors:

@@ -129,6 +129,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         metrics,
         openapi_doc,
         panoptes,
+        participants,
         runs,
         schedule,
         tasks,
@@ -147,6 +148,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         dashboard,
         archiving,
         openapi_doc,
+        participants,
     )
     for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")

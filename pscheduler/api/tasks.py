@@ -48,8 +48,10 @@ def list_tasks():
 @bp.post("/tasks")
 def create_task():
     body = body_json(max_schema=5, what="Invalid task specification: ")
-    new = tasks.create(context.db(), body, hints(), context.config().node_address, limits())
-    url = f"{base_url()}/{new.uuid}"
+    from pscheduler import tasking
+
+    new = tasking.create(context.db(), body, hints(), context.config(), limits())
+    url = new if isinstance(new, str) else f"{base_url()}/{new.uuid}"  # str: handed to its lead
     if arg_boolean("expanded"):
         extras = [name for name in ("detail", "pretty") if arg_boolean(name)]
         return see_other(url + ("?" + "&".join(extras) if extras else ""))

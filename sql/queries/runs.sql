@@ -17,6 +17,7 @@ ORDER BY lower(r.times);
 SELECT t.*, c.schedule_horizon, c.run_start_margin
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND jsonb_array_length(t.participants) = 1  -- others: pscheduler.coplacement
   AND (t.scheduling_class = 'background-multi'
        OR t.next_ideal <= now() + c.schedule_horizon - t.slip)
   AND (t.max_runs IS NULL OR t.max_runs > (
@@ -55,6 +56,7 @@ WHERE id = ANY(%(ids)s) AND state IN ('pending', 'on-deck', 'scheduling');
 SELECT min(t.next_ideal - c.schedule_horizon + t.slip) AS due
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
+  AND jsonb_array_length(t.participants) = 1
   AND t.scheduling_class <> 'background-multi';
 
 -- name: due_runs
@@ -75,6 +77,19 @@ SELECT r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state, r.
 FROM run r JOIN task t ON t.id = r.task CROSS JOIN control c
 WHERE r.id = %(id)s
 FOR UPDATE OF r;
+
+-- name: run_claim
+-- The runner's claim at the start time in one statement (started is stamped by run_guard):
+-- only a pending run of an enabled task while runs are not paused; anything else returns no
+-- row and goes through run_for_execution, which sorts out why.
+UPDATE run r SET state = 'running'
+FROM task t CROSS JOIN control c
+WHERE r.id = %(id)s AND t.id = r.task AND r.state = 'pending' AND t.enabled
+  AND NOT coalesce(c.pause_runs_until > now(), false)
+RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
+          r.part_data_full, r.priority, t.id AS task_id, t.uuid AS task_uuid,
+          t.json AS task_json, t.test_type, t.tool, t.participant, t.participants,
+          t.scheduling_class, t.duration, t.enabled, false AS paused;
 
 -- name: run_set_state
 UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;

@@ -190,3 +190,40 @@ def test_schedule_and_monitor(node):
     monitor = node.get("monitor", params={"window": "5"}).json()
     assert any(m["href"] == entry["href"] for m in monitor)
     assert node.get("monitor", params={"window": "0"}).status_code == 400
+
+
+def test_background_multi_records_become_runs(node):
+    """An idlebgm run's tool hands over result records; each becomes a finished run of its own."""
+    url = post_task(node, idle("PT1S", test="idlebgm"))
+    container = node.session.get(
+        url + "/runs/first", params={"wait-local": "", "wait": "15"}, timeout=30
+    ).json()
+    assert container["result"]["succeeded"] is True
+
+    def records():
+        found = [
+            r for r in runs(node, url) if r["result-merged"] and r["href"] != container["href"]
+        ]
+        return found or None
+
+    record = wait_for(records, timeout=10, what="the emitted record")[0]
+    assert record["state"] == "finished"
+    assert record["result-merged"] == {"schema": 1, "succeeded": True, "duration": "PT1S"}
+
+
+def test_waits_end_at_once_for_runs_that_will_never_have_a_result(fresh):
+    """A missed run gets no merged result: wait-merged answers when it is missed, not at the
+    end of the wait."""
+    from tests.tasks.util import sql
+
+    sql(fresh, "UPDATE control SET pause_runs_until = 'infinity'")
+    try:
+        url = post_task(fresh, idle())
+        began = time.monotonic()
+        run = fresh.session.get(
+            url + "/runs/first", params={"wait-merged": "", "wait": "20"}, timeout=30
+        ).json()
+        assert run["state"] == "missed"
+        assert time.monotonic() - began < 10
+    finally:
+        sql(fresh, "UPDATE control SET pause_runs_until = NULL")
