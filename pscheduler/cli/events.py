@@ -10,6 +10,9 @@ connection, so no event inside the server's retention is lost.
         ...poll as before...
     for event in stream:           # Event(id, kind, data)
         if event.kind == "run-state": ...
+
+Commands that wait use ``Waiter`` instead: "nap until something about task T happens, then
+look again", which is a plain sleep against servers without the stream.
 """
 
 from __future__ import annotations
@@ -171,6 +174,8 @@ class Follow:
             if self.closed or failures > self.retries:
                 return
             time.sleep(min(5.0, 0.5 * failures))
+            if self.closed:
+                return
             with contextlib.suppress(requests.RequestException):
                 again = open_stream(self.base, **{**self.kw, "last_id": self.stream.last_id})
                 if again is None:
