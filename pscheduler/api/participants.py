@@ -34,11 +34,6 @@ def put_run(task_uuid: str, run_ref: str):
     return ok()
 
 
-@bp.get("/stat/http-queue/<which>")
+@bp.get("/stat/http-queue/<any(backlog, length):which>")
 def http_queue_count(which: str):
-    from pscheduler.errors import NotFound
-
-    found = httpqueue.counts(context.db())
-    if which not in found:
-        raise NotFound()
-    return ok(str(found[which]))
+    return ok(str(httpqueue.counts(context.db())[which]))

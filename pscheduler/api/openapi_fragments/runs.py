@@ -7,7 +7,6 @@ from pscheduler.api.openapi_fragments.common import (
     KEY_PARAM,
     NOT_FOUND,
     OK_TEXT,
-    PENDING,
     RUN_PATH,
     TASK_PATH,
     TIMESTAMP,
@@ -200,7 +199,6 @@ PATHS = {
             },
             tags=TAGS,
             operationId="putRun",
-            **{PENDING: True},
         ),
         "delete": op(
             "Delete a run (not propagated to other participants)",

@@ -73,9 +73,7 @@ PATHS = {
         "get": _count("Archivings not done whose next attempt is in the future")
     },
     "/pscheduler/stat/http-queue/backlog": {
-        "get": _count("Outgoing HTTP requests never attempted", pending=True)
+        "get": _count("Outgoing HTTP requests never attempted")
     },
-    "/pscheduler/stat/http-queue/length": {
-        "get": _count("Outgoing HTTP requests queued", pending=True)
-    },
+    "/pscheduler/stat/http-queue/length": {"get": _count("Outgoing HTTP requests queued")},
 }

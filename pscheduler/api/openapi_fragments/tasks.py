@@ -8,7 +8,6 @@ from pscheduler.api.openapi_fragments.common import (
     FORBIDDEN,
     KEY_PARAM,
     NOT_FOUND,
-    PENDING,
     TASK_PATH,
     URL,
     boolean,
@@ -191,7 +190,6 @@ PATHS = {
             },
             tags=TAGS,
             operationId="postParticipantTask",
-            **{PENDING: True},
         ),
         "delete": op(
             "Cancel the task (idempotent)",
