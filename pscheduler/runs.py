@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import psycopg2.extras
 
 from pscheduler import archiving, catalog, plugins, scheduling, timing
 from pscheduler.db import Database, query
-from pscheduler.errors import BadRequest, Conflict, NotFound
+from pscheduler.errors import BadRequest, Conflict, Forbidden, NotFound
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 from pscheduler.toolkit.jsonval import sanitize
@@ -231,10 +232,9 @@ def result(db: Database, task_row: dict, ref: str, fmt: str, wait: float) -> tup
 
 
 def sanitized(body: dict, required_key: str | None, key: str | None) -> dict:
-    from pscheduler.errors import Forbidden
-
+    """Secrets stay hidden unless the right key is given; a wrong key is a 403."""
     if key is None or required_key is None:
         return sanitize(body)
-    if key != required_key:
+    if not secrets.compare_digest(str(key), str(required_key)):
         raise Forbidden("Forbidden")
     return body

@@ -17,7 +17,6 @@ from pscheduler.api.responses import base_url, ok, ok_json, root_url
 from pscheduler.api.tasks import hints, privileged
 from pscheduler.errors import BadRequest, Forbidden
 from pscheduler.toolkit.iso8601 import parse_timestamp
-from pscheduler.toolkit.jsonval import sanitize
 
 bp = Blueprint("runs", __name__)
 
@@ -125,23 +124,20 @@ def run_result(task_uuid: str, run_ref: str):
     fmt = request.args.get("format", "application/json")
     if fmt not in runs.FORMATS:
         raise BadRequest(f"Unsupported format {fmt}")
+    # ``wait`` is a flag (wait the default 30 s) or a number of seconds; clients in the
+    # original's tree send ``wait-merged`` here, which means the same.
     wait = 0.0
-    if "wait" in request.args:
-        value = request.args.get("wait")
-        if value in ("", "true", "yes", "True"):
-            wait = 30.0
-        else:
-            wait = float(arg_integer("wait", 30))
-            if wait < 0:
-                raise BadRequest("Wait time must be >= 0")
-    wait = min(wait, 600.0)
+    raw = request.args.get("wait")
+    if raw is not None:
+        wait = 30.0 if raw.lower() in ("", "true", "yes") else float(arg_integer("wait", 30))
+        if wait < 0:
+            raise BadRequest("Wait time must be >= 0")
     if arg_boolean("wait-merged") and wait == 0:
         wait = 30.0
     row = _task(task_uuid)
-    value, mime = runs.result(context.db(), row, run_ref, fmt, wait)
+    value, mime = runs.result(context.db(), row, run_ref, fmt, min(wait, 600.0))
     if mime == "application/json":
         required = (row["json"] or {}).get("_key") or row["participant_key"]
-        if value is not None:
-            value = runs.sanitized(value, required, request.args.get("key"))
-        return ok_json(sanitize(value) if request.args.get("key") is None else value)
+        key = request.args.get("key")
+        return ok_json(None if value is None else runs.sanitized(value, required, key))
     return Response(value + "\n", mimetype=mime)

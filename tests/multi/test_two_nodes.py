@@ -151,3 +151,37 @@ def test_throughput_a_to_b(nodes, measured, variant):
         assert "-u" in done["result-full"][0]["diags"].split()
     if variant == "reverse":
         assert "-R" in done["result-full"][0]["diags"].split()
+
+
+def test_participant_refusing_by_limits_is_named_with_its_reason(nodes, cluster):
+    """A participant whose limits refuse the task: the lead's answer names it and carries its
+    diagnostics, and the lead keeps no enabled copy."""
+    import json
+    from pathlib import Path
+
+    from tests.helpers import Node
+
+    a, _ = nodes
+    require_program("iperf3")
+    reject_all = Path(__file__).resolve().parents[2] / "examples" / "limits" / "reject-all.conf"
+    strict = Node(
+        cluster.new_database(), host="127.0.0.5", extra_args=["--limits", str(reject_all)]
+    )
+    try:
+        strict.start()
+        body = {"schema": 1, "test": throughput(strict), "schedule": {"start": "PT1H"}}
+        response = a.post("tasks", json=body)
+        assert 400 <= response.status_code < 600, response.text
+        assert strict.address in response.text
+        assert "forbidden by limits" in response.text
+        enabled = a.get(
+            "tasks",
+            params={
+                "json": json.dumps({"detail": {"enabled": True}}),
+                "expanded": "",
+                "detail": "",
+            },
+        ).json()
+        assert not [t for t in enabled if strict.address in t["detail"]["participants"]]
+    finally:
+        strict.cleanup()
