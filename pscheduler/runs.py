@@ -180,18 +180,17 @@ def insert_at(
         with db.transaction() as cur:
             cur.execute(query("timeline_lock"))
             cur.execute(
-                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, errors, limit_diags)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    run_uuid,
-                    task_row["id"],
-                    psycopg2.extras.DateTimeTZRange(start, end, "[)"),
-                    state,
-                    scheduling.conflict_class(task_row["scheduling_class"]),
-                    priority if priority is not None else task_row["priority"],
-                    errors,
-                    limit_diags,
-                ),
+                query("run_insert"),
+                {
+                    "uuid": run_uuid,
+                    "task": task_row["id"],
+                    "times": psycopg2.extras.DateTimeTZRange(start, end, "[)"),
+                    "state": state,
+                    "conflict_class": scheduling.conflict_class(task_row["scheduling_class"]),
+                    "priority": priority if priority is not None else task_row["priority"],
+                    "errors": errors,
+                    "limit_diags": limit_diags,
+                },
             )
     except psycopg2.errors.ExclusionViolation:
         raise Conflict("Run would create a scheduling conflict.") from None

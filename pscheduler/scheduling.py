@@ -344,15 +344,13 @@ def place_tasks(
         if rows:
             psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors,"
-                " limit_diags) VALUES %s",
+                query("runs_insert_many"),
                 [(r[0], r[1], psycopg2.extras.DateTimeTZRange(*r[2], "[)"), *r[3:]) for r in rows],
                 page_size=1000,
             )
         psycopg2.extras.execute_values(
             cur,
-            "UPDATE task SET next_ideal = v.next_ideal FROM (VALUES %s) AS v(id, next_ideal)"
-            " WHERE task.id = v.id",
+            query("tasks_set_next_ideal_many"),
             cursors,
             template="(%s, %s::timestamptz)",
             page_size=1000,

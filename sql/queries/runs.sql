@@ -44,9 +44,6 @@ FROM run r JOIN task t ON t.id = r.task
 WHERE r.active AND r.conflict_class IS NOT NULL
   AND r.times && tstzrange(%(start)s, %(end)s, '[)');
 
--- name: task_set_next_ideal
-UPDATE task SET next_ideal = %(next_ideal)s WHERE id = %(id)s;
-
 -- name: preempt_runs
 UPDATE run SET state = 'preempted', status = 1,
        result = '{"succeeded": false, "diags": "Run was preempted."}'
@@ -214,3 +211,17 @@ UNION ALL
  FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
  WHERE lower(r.times) > now() AND r.state IN ('pending', 'on-deck', 'nonstart')
  ORDER BY lower(r.times) LIMIT %(window)s);
+
+-- name: run_insert
+INSERT INTO run (uuid, task, times, state, conflict_class, priority, errors, limit_diags)
+VALUES (%(uuid)s, %(task)s, %(times)s, %(state)s, %(conflict_class)s, %(priority)s, %(errors)s,
+        %(limit_diags)s);
+
+-- name: runs_insert_many
+-- For execute_values: the single placeholder stands for every row.
+INSERT INTO run (uuid, task, times, state, conflict_class, priority, status, errors, limit_diags)
+VALUES %s;
+
+-- name: tasks_set_next_ideal_many
+UPDATE task SET next_ideal = v.next_ideal FROM (VALUES %s) AS v(id, next_ideal)
+WHERE task.id = v.id;
