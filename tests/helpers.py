@@ -68,11 +68,11 @@ class Cluster:
         self._tmp = None
         admin = os.environ.get("PSCHEDULER_TEST_DSN")
         if not admin:
-            import pgserver
+            from pscheduler.embedded import start_cluster
 
             self._tmp = tempfile.mkdtemp(prefix="pscheduler-test-pg-")
             os.chmod(self._tmp, 0o755)
-            self._server = pgserver.get_server(Path(self._tmp) / "pgdata", cleanup_mode="stop")
+            self._server = start_cluster(Path(self._tmp) / "pgdata")
             admin = self._server.get_uri("postgres")
         self.admin_dsn = admin
         self._dbs: list[str] = []
