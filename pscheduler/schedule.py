@@ -7,8 +7,17 @@ import uuid
 
 from pscheduler import plugins
 from pscheduler.db import Database
+from pscheduler.toolkit import timeline_plot
 from pscheduler.toolkit.iso8601 import format_timestamp
 from pscheduler.toolkit.jsonval import sanitize
+
+#: ``/schedule?format=`` values other than json: content type of each answer.
+PICTURE_FORMATS = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "data": "text/plain",
+    "script": "text/plain",
+}
 
 
 def _enumeration(kind: str, name: str) -> dict | None:
@@ -45,6 +54,38 @@ def runs_in_window(
             }
         )
     return out
+
+
+def picture(
+    db: Database,
+    fmt: str,
+    host: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    task: uuid.UUID | None,
+) -> bytes | str:
+    """The runs in the window as ``fmt`` (a key of PICTURE_FORMATS): image, data or script.
+
+    Images are drawn in UTC over ``[start, end)``, a missing bound taken from the runs.
+    """
+    rows = db.all("schedule_runs", {"start": start, "end": end, "task": task})
+    runs = [
+        timeline_plot.PlotRun(r["start_time"], r["end_time"], r["state"], r["scheduling_class"])
+        for r in rows
+    ]
+    if fmt == "data":
+        return timeline_plot.data_lines(runs)
+    if fmt == "script":
+        now = dt.datetime.now(dt.timezone.utc)
+        title = f"pScheduler Schedule for {host} at {now:%Y-%m-%d %H:%M:%S %Z}"
+        return timeline_plot.gnuplot_script(runs, start, end, title)
+    lo, hi = timeline_plot.resolve_window(runs, start, end)
+    lo, hi = lo.astimezone(dt.timezone.utc), hi.astimezone(dt.timezone.utc)
+    if fmt == "png":
+        return timeline_plot.png(runs, lo, hi)
+    if fmt == "svg":
+        return timeline_plot.svg(runs, lo, hi)
+    raise ValueError(f"Invalid format '{fmt}'")
 
 
 def monitor(db: Database, root: str, window: int | None) -> list[dict]:

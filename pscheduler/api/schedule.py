@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request
 
 from pscheduler import schedule
 from pscheduler.api import context
@@ -11,6 +11,9 @@ from pscheduler.api.responses import ok_json, root_url
 from pscheduler.errors import BadRequest
 
 bp = Blueprint("schedule", __name__)
+
+#: The original sent pictures with a one-second cache lifetime.
+_NO_CACHE = {"Cache-Control": "max-age=1"}
 
 
 @bp.get("/schedule")
@@ -21,11 +24,12 @@ def schedule_view():
         raise BadRequest("Invalid start or end time") from None
     task = arg_uuid("task")
     fmt = request.args.get("format", "json")
-    if fmt != "json":
-        raise BadRequest(
-            f"Invalid format '{fmt}' (this node serves json; see the dashboard for pictures)"
-        )
-    return ok_json(schedule.runs_in_window(context.db(), root_url(), start, end, task))
+    if fmt == "json":
+        return ok_json(schedule.runs_in_window(context.db(), root_url(), start, end, task))
+    if fmt not in schedule.PICTURE_FORMATS:
+        raise BadRequest(f"Invalid format '{fmt}'")
+    body = schedule.picture(context.db(), fmt, request.host, start, end, task)
+    return Response(body, mimetype=schedule.PICTURE_FORMATS[fmt], headers=_NO_CACHE)
 
 
 @bp.get("/monitor")
