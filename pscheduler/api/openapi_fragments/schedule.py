@@ -32,21 +32,34 @@ SCHEMAS = {"ScheduleEntry": _ENTRY}
 
 _ENTRIES = json_body({"type": "array", "items": {"$ref": "#/components/schemas/ScheduleEntry"}})
 
+_TEXT = {"schema": {"type": "string"}}
+_SCHEDULE_200 = {
+    "description": "`json` (default): the runs; `png`/`svg`: a picture of them, one lane per "
+    "scheduling class; `data`: gnuplot lines `<level> <start> <end>` (exclusive 1, normal 2, "
+    "background 3, background-multi 4, non-starter 5); `script`: a gnuplot script plotting them",
+    "content": {
+        **_ENTRIES["content"],
+        "image/png": {"schema": {"type": "string", "format": "binary"}},
+        "image/svg+xml": _TEXT,
+        "text/plain": _TEXT,
+    },
+}
+
 PATHS = {
     "/pscheduler/schedule": {
         "get": op(
             "Runs overlapping [start, end), by time (secrets sanitised)",
             {
-                "200": _ENTRIES,
+                "200": _SCHEDULE_200,
                 "400": text_error(
-                    "`Invalid start or end time`, `Invalid task UUID`, `Invalid format ...`"
+                    "`Invalid start or end time`, `Invalid task UUID`, `Invalid format '<f>'`"
                 ),
             },
             [
                 query("start", _TIME),
                 query("end", _TIME),
                 query("task", {"type": "string", "format": "uuid"}),
-                query("format", {"enum": ["json"]}, "Only json is served; pictures: dashboard"),
+                query("format", {"enum": ["json", "png", "svg", "data", "script"]}, "Answer type"),
             ],
             tags=TAGS,
         )
