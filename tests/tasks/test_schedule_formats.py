@@ -38,16 +38,17 @@ def planned(node):
     the window, so checks over the window compare formats, and per-task checks are exact)."""
     later = dt.timedelta(hours=1, minutes=random.randrange(0, 1200))
     base = (now() + later).replace(microsecond=0)
-    urls = []
-    for test, offset, duration in LAYOUT:
+    urls, found = [], []
+    for test, offset, duration in LAYOUT:  # one by one, so the first idleex gets the slot
         start = iso(base + dt.timedelta(seconds=offset))
         urls.append(post_task(node, idle(duration, test=test, start=start)))
-    found = [wait_for(lambda u=u: runs(node, u), timeout=20, what=f"a run of {u}") for u in urls]
+        got = wait_for(lambda: runs(node, urls[-1]), timeout=20, what=f"a run of {urls[-1]}")
+        found.append(got[0])
     window = {
         "start": iso(base - dt.timedelta(seconds=1)),
         "end": iso(base + dt.timedelta(minutes=4)),
     }
-    return urls, [r[0] for r in found], window
+    return urls, found, window
 
 
 def _schedule(node, **params):
