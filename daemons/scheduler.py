@@ -16,9 +16,7 @@ from pscheduler.config import Config
 log = logging.getLogger(__name__)
 BATCH = 500
 _coordinator = coplacement.Coordinator()
-
-
-_limits = None
+_limits = None  # the node's LimitFile, set in main()
 
 
 def step(db, notes) -> float:

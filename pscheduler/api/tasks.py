@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from pscheduler import tasks, tokens
+from pscheduler import tasking, tasks, tokens
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean, arg_json, body_json
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
@@ -48,8 +48,6 @@ def list_tasks():
 @bp.post("/tasks")
 def create_task():
     body = body_json(max_schema=5, what="Invalid task specification: ")
-    from pscheduler import tasking
-
     new = tasking.create(context.db(), body, hints(), context.config(), limits())
     url = new if isinstance(new, str) else f"{base_url()}/{new.uuid}"  # str: handed to its lead
     if arg_boolean("expanded"):
