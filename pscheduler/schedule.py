@@ -25,6 +25,23 @@ def _enumeration(kind: str, name: str) -> dict | None:
     return dict(plugin.enumeration) if plugin is not None else None
 
 
+def _entry(r: dict, root: str) -> dict:
+    """What /schedule and /monitor say of every run."""
+    task_href = f"{root}/tasks/{r['task_uuid']}"
+    href = f"{task_href}/runs/{r['run_uuid']}"
+    return {
+        "start-time": format_timestamp(r["start_time"]),
+        "end-time": format_timestamp(r["end_time"]),
+        "href": href,
+        "result-href": f"{href}/result",
+        "state": r["state"],
+        "state-display": r["state_display"],
+        "task": sanitize({**r["task_json"], "href": task_href}),
+        "cli": r["cli"],
+        "priority": r["priority"],
+    }
+
+
 def runs_in_window(
     db: Database,
     root: str,
@@ -32,28 +49,16 @@ def runs_in_window(
     end: dt.datetime | None,
     task: uuid.UUID | None,
 ) -> list[dict]:
-    out = []
-    for r in db.all("schedule_runs", {"start": start, "end": end, "task": task}):
-        task_href = f"{root}/tasks/{r['task_uuid']}"
-        href = f"{task_href}/runs/{r['run_uuid']}"
-        out.append(
-            {
-                "start-time": format_timestamp(r["start_time"]),
-                "end-time": format_timestamp(r["end_time"]),
-                "href": href,
-                "result-href": f"{href}/result",
-                "state": r["state"],
-                "state-display": r["state_display"],
-                "task": sanitize({**r["task_json"], "href": task_href}),
-                "cli": r["cli"],
-                "test": _enumeration("test", r["test_type"]),
-                "tool": _enumeration("tool", r["tool"]),
-                "scheduling-class": r["scheduling_class"],
-                "errors": r["errors"],
-                "priority": r["priority"],
-            }
-        )
-    return out
+    return [
+        {
+            **_entry(r, root),
+            "test": _enumeration("test", r["test_type"]),
+            "tool": _enumeration("tool", r["tool"]),
+            "scheduling-class": r["scheduling_class"],
+            "errors": r["errors"],
+        }
+        for r in db.all("schedule_runs", {"start": start, "end": end, "task": task})
+    ]
 
 
 def picture(
@@ -91,22 +96,4 @@ def picture(
 def monitor(db: Database, root: str, window: int | None) -> list[dict]:
     rows = db.all("monitor_runs", {"window": window})
     rows.sort(key=lambda r: (r["ppf"], r["start_time"]))
-    out = []
-    for r in rows:
-        task_href = f"{root}/tasks/{r['task_uuid']}"
-        href = f"{task_href}/runs/{r['run_uuid']}"
-        out.append(
-            {
-                "ppf": r["ppf"],
-                "start-time": format_timestamp(r["start_time"]),
-                "end-time": format_timestamp(r["end_time"]),
-                "href": href,
-                "result-href": f"{href}/result",
-                "state": r["state"],
-                "state-display": r["state_display"],
-                "task": sanitize({**r["task_json"], "href": task_href}),
-                "cli": r["cli"],
-                "priority": r["priority"],
-            }
-        )
-    return out
+    return [{"ppf": r["ppf"], **_entry(r, root)} for r in rows]

@@ -41,6 +41,18 @@ class Busy:
     task_uuid: uuid.UUID
     test_type: str
 
+    @classmethod
+    def from_row(cls, r: dict) -> Busy:
+        return cls(
+            r["id"],
+            r["lower"],
+            r["upper"],
+            r["priority"] or 0,
+            r["run_uuid"],
+            r["task_uuid"],
+            r["test_type"],
+        )
+
     def describe(self) -> str:
         return (
             f"run {self.run_uuid} of task {self.task_uuid} ({self.test_type}, "
@@ -83,18 +95,7 @@ def load_busy(cur, scheduling_class: str, start: dt.datetime, end: dt.datetime) 
         query("conflicting_runs"),
         {"start": start, "end": end, "exclusive": scheduling_class == "exclusive"},
     )
-    return [
-        Busy(
-            r["id"],
-            r["lower"],
-            r["upper"],
-            r["priority"] or 0,
-            r["run_uuid"],
-            r["task_uuid"],
-            r["test_type"],
-        )
-        for r in cur.fetchall()
-    ]
+    return [Busy.from_row(r) for r in cur.fetchall()]
 
 
 def free_ranges(
@@ -177,17 +178,7 @@ def _load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Time
     cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
     found: dict[str, list[Busy]] = {"exclusive": [], "normal": []}
     for r in cur.fetchall():
-        found[r["conflict_class"]].append(
-            Busy(
-                r["id"],
-                r["lower"],
-                r["upper"],
-                r["priority"] or 0,
-                r["run_uuid"],
-                r["task_uuid"],
-                r["test_type"],
-            )
-        )
+        found[r["conflict_class"]].append(Busy.from_row(r))
     return {cls: Timeline(items) for cls, items in found.items()}
 
 
