@@ -211,11 +211,24 @@ def dotted(label: str, value, width: int = 16) -> str:
     return f"{label} {'.' * max(3, width - len(label))} {value}"
 
 
-def html_table(rows: list[tuple[str, object]]) -> str:
+def html_table(rows: list[tuple[str, object]], extra_html: str = "") -> str:
+    """A two-column table of escaped label/value rows; ``extra_html`` rows are appended as is."""
     cells = "".join(
         f"<tr><th>{_html.escape(str(k))}</th><td>{_html.escape(str(v))}</td></tr>" for k, v in rows
     )
-    return f"<table>{cells}</table>"
+    return f"<table>{cells}{extra_html}</table>"
+
+
+def enumeration(name: str, description: str, **extra) -> dict:
+    """A plugin's enumeration; keyword names use _ for the wire's - (scheduling_class)."""
+    return {
+        "schema": 1,
+        "name": name,
+        "description": description,
+        "version": "1.0",
+        "maintainer": MAINTAINER,
+        **{key.replace("_", "-"): value for key, value in extra.items()},
+    }
 
 
 def cli_value(args, spec: dict, names: list[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 
@@ -17,13 +17,7 @@ DATA_SCHEMA = {
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "bitbucket",
-                "description": "Discard results",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("bitbucket", "Discard results"),
             data_schema=DATA_SCHEMA,
             archive=lambda record: {"succeeded": True},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 
-from pscheduler_plugins.common import DURATION, MAINTAINER, PROBABILITY
+from pscheduler_plugins.common import DURATION, PROBABILITY, enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration
@@ -45,13 +45,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "failer",
-                "description": "Fail archiving at random (for testing)",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("failer", "Fail archiving at random (for testing)"),
             data_schema=DATA_SCHEMA,
             archive=archive,
         )

@@ -25,7 +25,7 @@ from pscheduler_plugins.archivers._shared import (
     validator,
     versioned_schema,
 )
-from pscheduler_plugins.common import DURATION, MAINTAINER
+from pscheduler_plugins.common import DURATION, enumeration
 from requests.adapters import HTTPAdapter
 
 from pscheduler.hookspecs import Archiver, hookimpl
@@ -134,13 +134,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "http",
-                "description": "Send results to an HTTP server with POST or PUT",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("http", "Send results to an HTTP server with POST or PUT"),
             data_schema=versioned_schema(VERSIONS),
             data_is_valid=validator(VERSIONS),
             archive=archive,

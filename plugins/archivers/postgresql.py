@@ -23,7 +23,7 @@ from pscheduler_plugins.archivers._shared import (
     validator,
     versioned_schema,
 )
-from pscheduler_plugins.common import DURATION, MAINTAINER
+from pscheduler_plugins.common import DURATION, enumeration
 from psycopg2 import sql
 
 from pscheduler.hookspecs import Archiver, hookimpl
@@ -101,13 +101,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "postgresql",
-                "description": "Insert results into a PostgreSQL table",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("postgresql", "Insert results into a PostgreSQL table"),
             data_schema=versioned_schema(VERSIONS),
             data_is_valid=validator(VERSIONS, _dsn_error),
             archive=archive,

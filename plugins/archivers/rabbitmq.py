@@ -25,7 +25,7 @@ from pscheduler_plugins.archivers._shared import (
     validator,
     versioned_schema,
 )
-from pscheduler_plugins.common import DURATION, MAINTAINER
+from pscheduler_plugins.common import DURATION, enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler.toolkit.jqfilter import TransformError, compile_transform, run_compiled
@@ -155,13 +155,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "rabbitmq",
-                "description": "Publish results to a RabbitMQ exchange",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("rabbitmq", "Publish results to a RabbitMQ exchange"),
             data_schema=versioned_schema(VERSIONS),
             data_is_valid=validator(VERSIONS, _extra_checks),
             archive=archive,

@@ -19,7 +19,7 @@ from pscheduler_plugins.archivers._shared import (
     validator,
     versioned_schema,
 )
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 
@@ -106,13 +106,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "syslog",
-                "description": "Write results to the system log",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("syslog", "Write results to the system log"),
             data_schema=versioned_schema(VERSIONS),
             data_is_valid=validator(VERSIONS),
             archive=archive,

@@ -6,7 +6,7 @@ import socket
 
 from pscheduler_plugins.archivers import _sockets
 from pscheduler_plugins.archivers._shared import validator, versioned_schema
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 
@@ -19,13 +19,7 @@ def archive(record: dict) -> dict:
 def pscheduler_archivers() -> list[Archiver]:
     return [
         Archiver(
-            enumeration={
-                "schema": 1,
-                "name": "tcp",
-                "description": "Send results to a TCP listener",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("tcp", "Send results to a TCP listener"),
             data_schema=versioned_schema(_sockets.TCP_VERSIONS),
             data_is_valid=validator(_sockets.TCP_VERSIONS),
             archive=archive,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Context, hookimpl
 
@@ -11,13 +11,7 @@ from pscheduler.hookspecs import Context, hookimpl
 def pscheduler_contexts() -> list[Context]:
     return [
         Context(
-            enumeration={
-                "schema": 1,
-                "name": "changenothing",
-                "description": "Change nothing (for testing)",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-            },
+            enumeration=enumeration("changenothing", "Change nothing (for testing)"),
             data_schema={
                 "type": "object",
                 "properties": {"schema": {"type": "integer", "enum": [1]}},

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import html
-
 from pscheduler_plugins.common import (
     BOOLEAN,
     DURATION,
-    MAINTAINER,
     STRING,
     URL_HOST_PORT,
     check_mime,
     cli_args,
     cli_value,
     dotted,
+    enumeration,
+    html_table,
     participants_from,
     versioned,
     with_schema,
@@ -95,22 +94,16 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
     rows.append(("Difference", str(result.get("difference"))))
     if mime == "text/plain":
         return "\n".join(label if not value else dotted(label, value) for label, value in rows)
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+    return html_table(rows)
 
 
 @hookimpl
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "clock",
-                "description": "Compare the clocks of two pScheduler nodes",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "background",
-            },
+            enumeration=enumeration(
+                "clock", "Compare the clocks of two pScheduler nodes", scheduling_class="background"
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

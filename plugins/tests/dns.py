@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import html
-
 from pscheduler_plugins.common import (
     BOOLEAN,
     CARDINAL_ZERO,
     DURATION,
     HOST,
-    MAINTAINER,
     STRING,
     URL_HOST_PORT,
     check_mime,
     cli_args,
     cli_value,
     dotted,
+    enumeration,
+    html_table,
     participants_from,
     versioned,
 )
@@ -140,22 +139,16 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
     rows = _lines(spec, result)
     if mime == "text/plain":
         return "\n".join(dotted(label, value, 13) for label, value in rows)
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+    return html_table(rows)
 
 
 @hookimpl
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "dns",
-                "description": "Measure the time a DNS query takes",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "background",
-            },
+            enumeration=enumeration(
+                "dns", "Measure the time a DNS query takes", scheduling_class="background"
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

@@ -10,11 +10,12 @@ from pscheduler_plugins.common import (
     DURATION,
     HOST,
     IP_VERSION,
-    MAINTAINER,
     STRING,
     add_bool,
     check_mime,
     dotted,
+    enumeration,
+    html_table,
     participants_from,
     versioned,
     with_schema,
@@ -144,27 +145,22 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
         if content is not None:
             out += ["", "Content:", content]
         return "\n".join(out)
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    extra = ""
     if headers:
         items = "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in headers.items())
-        body += f"<tr><th>Headers</th><td><ul>{items}</ul></td></tr>"
+        extra += f"<tr><th>Headers</th><td><ul>{items}</ul></td></tr>"
     if content is not None:
-        body += f"<tr><th>Content</th><td><pre>{html.escape(content)}</pre></td></tr>"
-    return f"<table>{body}</table>"
+        extra += f"<tr><th>Content</th><td><pre>{html.escape(content)}</pre></td></tr>"
+    return html_table(rows, extra)
 
 
 @hookimpl
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "http",
-                "description": "Measure the time to fetch a URL",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "background",
-            },
+            enumeration=enumeration(
+                "http", "Measure the time to fetch a URL", scheduling_class="background"
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

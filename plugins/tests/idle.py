@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from pscheduler_plugins.common import DURATION, HOST, MAINTAINER, URL_HOST_PORT
+from pscheduler_plugins.common import DURATION, HOST, URL_HOST_PORT, enumeration
 
 from pscheduler.hookspecs import PluginError, Test, hookimpl
 from pscheduler.toolkit.speccli import SpecParser
@@ -121,14 +121,7 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
 
 def _test(name: str, description: str, scheduling_class: str) -> Test:
     return Test(
-        enumeration={
-            "schema": 1,
-            "name": name,
-            "description": description,
-            "version": "1.0",
-            "maintainer": MAINTAINER,
-            "scheduling-class": scheduling_class,
-        },
+        enumeration=enumeration(name, description, scheduling_class=scheduling_class),
         spec_schema=SPEC_SCHEMA,
         result_schema=RESULT_SCHEMA,
         participants=participants,

@@ -16,10 +16,11 @@ from pscheduler_plugins.common import (
     IP_PORT,
     IP_TOS,
     IP_VERSION,
-    MAINTAINER,
     STRING,
     URL_HOST_PORT,
     check_mime,
+    enumeration,
+    html_table,
     versioned,
     with_schema,
 )
@@ -257,10 +258,7 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
         return "\n".join(out).strip()
     parts = []
     for title, rows in sections:
-        body = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows
-        )
-        parts.append(f"<h3>{html.escape(title)}</h3><table>{body}</table>")
+        parts.append(f"<h3>{html.escape(title)}</h3>{html_table(rows)}")
     return "".join(parts)
 
 
@@ -268,14 +266,9 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "latency",
-                "description": "Measure one-way latency and packet loss",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "normal",
-            },
+            enumeration=enumeration(
+                "latency", "Measure one-way latency and packet loss", scheduling_class="normal"
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

@@ -7,9 +7,9 @@ import json
 
 from pscheduler_plugins.common import (
     HOST,
-    MAINTAINER,
     PROBABILITY,
     URL_HOST_PORT,
+    enumeration,
     participants_from,
 )
 
@@ -81,14 +81,9 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "noop",
-                "description": "Pass data through (for testing)",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "background",
-            },
+            enumeration=enumeration(
+                "noop", "Pass data through (for testing)", scheduling_class="background"
+            ),
             spec_schema=SPEC_SCHEMA,
             result_schema=RESULT_SCHEMA,
             participants=lambda spec: participants_from(spec, "host-node", "host"),

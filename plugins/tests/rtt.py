@@ -14,13 +14,13 @@ from pscheduler_plugins.common import (
     IP_PORT,
     IP_TOS,
     IP_VERSION,
-    MAINTAINER,
     PROBABILITY,
     URL_HOST_PORT,
     add_bool,
     check_mime,
     cli_args,
     cli_value,
+    enumeration,
     participants_from,
     versioned,
 )
@@ -218,14 +218,9 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "rtt",
-                "description": "Measure the round-trip time between hosts",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "background",
-            },
+            enumeration=enumeration(
+                "rtt", "Measure the round-trip time between hosts", scheduling_class="background"
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

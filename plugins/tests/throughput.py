@@ -16,10 +16,10 @@ from pscheduler_plugins.common import (
     HOST,
     IP_TOS,
     IP_VERSION,
-    MAINTAINER,
     URL_HOST_PORT,
     add_bool,
     check_mime,
+    enumeration,
     versioned,
     with_schema,
 )
@@ -365,14 +365,11 @@ def result_format(spec: dict, result: dict, mime: str) -> str:
 def pscheduler_tests() -> list[Test]:
     return [
         Test(
-            enumeration={
-                "schema": 1,
-                "name": "throughput",
-                "description": "Measure network throughput between hosts",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "scheduling-class": "exclusive",
-            },
+            enumeration=enumeration(
+                "throughput",
+                "Measure network throughput between hosts",
+                scheduling_class="exclusive",
+            ),
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
             result_schema=RESULT_SCHEMA,

@@ -17,7 +17,7 @@ import urllib.parse
 
 import requests
 import urllib3
-from pscheduler_plugins.common import MAINTAINER, merge_first, seconds_iso, verdict
+from pscheduler_plugins.common import enumeration, merge_first, seconds_iso, verdict
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -146,15 +146,12 @@ def run(input: dict, control) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "curl",
-                "description": "Fetch URLs (HTTP, HTTPS, local files) with Python requests",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["http"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "curl",
+                "Fetch URLs (HTTP, HTTPS, local files) with Python requests",
+                tests=["http"],
+                preference=0,
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

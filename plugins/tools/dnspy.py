@@ -14,7 +14,7 @@ import time
 import dns.exception
 import dns.resolver
 import dns.reversename
-from pscheduler_plugins.common import MAINTAINER, failed, seconds_iso, verdict
+from pscheduler_plugins.common import enumeration, failed, seconds_iso, verdict
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -133,15 +133,9 @@ def merged_results(test: dict, results: list) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "dnspy",
-                "description": "Query DNS with dnspython",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["dns"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "dnspy", "Query DNS with dnspython", tests=["dns"], preference=0
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pscheduler_plugins.common import (
-    MAINTAINER,
+    enumeration,
     failed,
     merge_first,
     program_missing,
@@ -128,15 +128,12 @@ def run(input: dict, control) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "halfping",
-                "description": "Estimate one-way latency as half the ping round-trip time",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["latency"],
-                "preference": -100,
-            },
+            enumeration=enumeration(
+                "halfping",
+                "Estimate one-way latency as half the ping round-trip time",
+                tests=["latency"],
+                preference=-100,
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

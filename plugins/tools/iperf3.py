@@ -17,7 +17,12 @@ import subprocess
 import threading
 import time
 
-from pscheduler_plugins.common import MAINTAINER, program_missing, unsupported_keys, verdict
+from pscheduler_plugins.common import (
+    enumeration,
+    program_missing,
+    unsupported_keys,
+    verdict,
+)
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -373,15 +378,9 @@ def merged_results(test: dict, results: list) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "iperf3",
-                "description": "Measure throughput with iperf3",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["throughput"],
-                "preference": 10,
-            },
+            enumeration=enumeration(
+                "iperf3", "Measure throughput with iperf3", tests=["throughput"], preference=10
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pscheduler_plugins.common import MAINTAINER, failed, merge_first, program_missing, verdict
+from pscheduler_plugins.common import (
+    enumeration,
+    failed,
+    merge_first,
+    program_missing,
+    verdict,
+)
 from pscheduler_plugins.tools.halfping import latency_result
 
 from pscheduler.hookspecs import Tool, hookimpl
@@ -121,15 +127,12 @@ def run(input: dict, control) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "owping",
-                "description": "Measure one-way latency with the OWAMP client",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["latency"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "owping",
+                "Measure one-way latency with the OWAMP client",
+                tests=["latency"],
+                preference=0,
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Tool, hookimpl
 
@@ -29,15 +29,9 @@ def merged_results(test: dict, results: list) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "passthrough",
-                "description": "Pass data through for the noop test",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["noop"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "passthrough", "Pass data through for the noop test", tests=["noop"], preference=0
+            ),
             duration=lambda test: dt.timedelta(seconds=1),
             run=run,
             merged_results=merged_results,

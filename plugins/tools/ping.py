@@ -8,7 +8,7 @@ import re
 import socket
 
 from pscheduler_plugins.common import (
-    MAINTAINER,
+    enumeration,
     failed,
     merge_first,
     program_missing,
@@ -247,15 +247,9 @@ RESULT_FIELDS = [
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "ping",
-                "description": "Measure round-trip time with the system ping",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["rtt"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "ping", "Measure round-trip time with the system ping", tests=["rtt"], preference=0
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import urllib3
-from pscheduler_plugins.common import MAINTAINER, seconds_iso, verdict
+from pscheduler_plugins.common import enumeration, seconds_iso, verdict
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -120,15 +120,12 @@ def merged_results(test: dict, results: list) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "psclock",
-                "description": "Compare pScheduler nodes' clocks through their APIs",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["clock"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "psclock",
+                "Compare pScheduler nodes' clocks through their APIs",
+                tests=["clock"],
+                preference=0,
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pscheduler_plugins.common import MAINTAINER
+from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import duration_to_iso, parse_duration, parse_timestamp
@@ -61,15 +61,7 @@ def merged_results(test: dict, results: list) -> dict:
 
 def _tool(name: str, description: str, tests: list[str], low, high) -> Tool:
     return Tool(
-        enumeration={
-            "schema": 1,
-            "name": name,
-            "description": description,
-            "version": "1.0",
-            "maintainer": MAINTAINER,
-            "tests": tests,
-            "preference": 0,
-        },
+        enumeration=enumeration(name, description, tests=tests, preference=0),
         duration=_duration,
         run=run,
         can_run=_can_run(low, high),

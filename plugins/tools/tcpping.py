@@ -10,7 +10,7 @@ import socket
 import time
 
 from pscheduler_plugins.common import (
-    MAINTAINER,
+    enumeration,
     failed,
     merge_first,
     reverse_lookup,
@@ -119,15 +119,12 @@ def run(input: dict, control) -> dict:
 def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
-            enumeration={
-                "schema": 1,
-                "name": "tcpping",
-                "description": "Measure round-trip time as TCP connect time",
-                "version": "1.0",
-                "maintainer": MAINTAINER,
-                "tests": ["rtt"],
-                "preference": 0,
-            },
+            enumeration=enumeration(
+                "tcpping",
+                "Measure round-trip time as TCP connect time",
+                tests=["rtt"],
+                preference=0,
+            ),
             duration=duration,
             run=run,
             can_run=can_run,

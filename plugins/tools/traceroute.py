@@ -10,7 +10,7 @@ import datetime as dt
 import re
 
 from pscheduler_plugins.common import (
-    MAINTAINER,
+    enumeration,
     failed,
     merge_first,
     program_missing,
@@ -219,15 +219,7 @@ def tracepath_can_run(test: dict) -> dict:
 
 def _tool(name: str, description: str, preference: int, can_run, duration, run) -> Tool:
     return Tool(
-        enumeration={
-            "schema": 1,
-            "name": name,
-            "description": description,
-            "version": "1.0",
-            "maintainer": MAINTAINER,
-            "tests": ["trace"],
-            "preference": preference,
-        },
+        enumeration=enumeration(name, description, tests=["trace"], preference=preference),
         duration=duration,
         run=run,
         can_run=can_run,
