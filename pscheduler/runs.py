@@ -143,7 +143,8 @@ def runtimes(
     if high <= low:
         return []
     with db.transaction() as cur:
-        busy = scheduling.load_busy(cur, cls, low, high)
+        timelines = scheduling.load_timelines(cur, low, high)
+    busy = scheduling.blocking(timelines, cls, low, high)
     gaps = scheduling.free_ranges(
         busy,
         low,

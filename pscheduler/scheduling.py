@@ -88,16 +88,6 @@ def conflict_class(scheduling_class: str) -> str | None:
     return {"exclusive": "exclusive", "normal": "normal"}.get(scheduling_class)
 
 
-def load_busy(cur, scheduling_class: str, start: dt.datetime, end: dt.datetime) -> list[Busy]:
-    if scheduling_class in ANYTIME:
-        return []
-    cur.execute(
-        query("conflicting_runs"),
-        {"start": start, "end": end, "exclusive": scheduling_class == "exclusive"},
-    )
-    return [Busy.from_row(r) for r in cur.fetchall()]
-
-
 def free_ranges(
     busy: list[Busy],
     start: dt.datetime,
@@ -174,7 +164,7 @@ def run_limits(limits, task: dict, start: dt.datetime) -> tuple[bool, str | None
     return verdict.passed, verdict.diags, priority
 
 
-def _load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
+def load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
     cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
     found: dict[str, list[Busy]] = {"exclusive": [], "normal": []}
     for r in cur.fetchall():
@@ -182,7 +172,7 @@ def _load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Time
     return {cls: Timeline(items) for cls, items in found.items()}
 
 
-def _blocking(timelines: dict[str, Timeline], cls: str, start, end) -> list[Busy]:
+def blocking(timelines: dict[str, Timeline], cls: str, start, end) -> list[Busy]:
     """The runs a run of class ``cls`` must not overlap, within [start, end)."""
     if cls == "exclusive":
         found = timelines["exclusive"].window(start, end) + timelines["normal"].window(start, end)
@@ -230,7 +220,7 @@ def _place_one(
         window_end = ideal + slip + duration
         allowed, diags, run_priority = run_limits(limits, task, window_start)
         priority = run_priority or 0
-        busy = _blocking(timelines, cls, window_start, window_end)
+        busy = blocking(timelines, cls, window_start, window_end)
         gaps = []
         if allowed:
             gaps = free_ranges(
@@ -322,7 +312,7 @@ def place_tasks(
         now = now or utcnow()
         start = min(min(t["next_ideal"] for t in tasks), now)
         end = max(now + t["schedule_horizon"] + t["slip"] + t["duration"] for t in tasks)
-        timelines = _load_timelines(cur, start, end)
+        timelines = load_timelines(cur, start, end)
         rows: list[tuple] = []
         preempt: set[int] = set()
         cursors = []

@@ -4,15 +4,6 @@
 -- Serialises placement on this node's timeline; the exclusion constraint is the backstop.
 SELECT pg_advisory_xact_lock(7081990);
 
--- name: conflicting_runs
-SELECT r.id, lower(r.times) AS lower, upper(r.times) AS upper, r.priority, r.state,
-       r.uuid AS run_uuid, t.uuid AS task_uuid, t.test_type
-FROM run r JOIN task t ON t.id = r.task
-WHERE r.active AND r.conflict_class IS NOT NULL
-  AND r.times && tstzrange(%(start)s, %(end)s, '[)')
-  AND (r.conflict_class = 'exclusive' OR %(exclusive)s)
-ORDER BY lower(r.times);
-
 -- name: tasks_to_schedule
 SELECT t.*, c.schedule_horizon, c.run_start_margin
 FROM task t CROSS JOIN configurables c
