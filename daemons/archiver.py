@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pscheduler_daemons.loop import run_loop, wake
 
-from pscheduler import archiving
+from pscheduler.archiving import deliver as archiving
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.toolkit.iso8601 import duration_to_iso

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable, Listener
-from pscheduler.status import beat
+from pscheduler.node.status import beat
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,10 @@ import time
 
 from pscheduler_daemons.loop import install_stop_handlers, run_loop
 
-from pscheduler import gathering, running, tasking
 from pscheduler.config import Config
+from pscheduler.runs import execute as running
+from pscheduler.runs import gather as gathering
+from pscheduler.tasks import mesh as tasking
 from pscheduler.toolkit.iso8601 import utcnow
 
 log = logging.getLogger(__name__)

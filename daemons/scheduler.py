@@ -10,8 +10,10 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import coplacement, scheduling, tasking
 from pscheduler.config import Config
+from pscheduler.scheduling import coplace as coplacement
+from pscheduler.scheduling import place as scheduling
+from pscheduler.tasks import mesh as tasking
 
 log = logging.getLogger(__name__)
 BATCH = 500

@@ -6,8 +6,10 @@ import logging
 
 from pscheduler_daemons.loop import run_loop
 
-from pscheduler import events, httpqueue, tasking
 from pscheduler.config import Config
+from pscheduler.events import log as events
+from pscheduler.peers import queue as httpqueue
+from pscheduler.tasks import mesh as tasking
 
 log = logging.getLogger(__name__)
 PERIOD = 5.0

@@ -68,7 +68,7 @@ class Cluster:
         self._tmp = None
         admin = os.environ.get("PSCHEDULER_TEST_DSN")
         if not admin:
-            from pscheduler.embedded import start_cluster
+            from pscheduler.db.embedded import start_cluster
 
             self._tmp = tempfile.mkdtemp(prefix="pscheduler-test-pg-")
             os.chmod(self._tmp, 0o755)

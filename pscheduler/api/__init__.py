@@ -119,39 +119,39 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     _register_errors(app)
 
     from pscheduler.api import (
-        admin,
-        archiving,
         catalog,
+        control,
         dashboard,
         events,
-        interfaces,
         limits,
+        meta,
         metrics,
-        openapi_doc,
-        panoptes,
+        monitor,
+        openapi,
         participants,
         runs,
         schedule,
+        stat,
         tasks,
     )
 
     blueprints = (
-        admin,
+        meta,
         catalog,
         tasks,
         runs,
-        schedule,
-        limits,
-        interfaces,
-        metrics,
-        events,
-        dashboard,
-        archiving,
-        openapi_doc,
         participants,
+        schedule,
+        stat,
+        control,
+        limits,
+        events,
+        metrics,
+        dashboard,
+        openapi,
     )
     for module in blueprints:
         app.register_blueprint(module.bp, url_prefix="/pscheduler")
-    app.register_blueprint(panoptes.bp, url_prefix=panoptes.PREFIX)  # the monitor spec: /m1/
+    app.register_blueprint(monitor.bp, url_prefix=monitor.PREFIX)  # the monitor spec: /m1/
     app.wsgi_app = _CollapseSlashes(app.wsgi_app)
     return app

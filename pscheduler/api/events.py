@@ -19,9 +19,9 @@ import threading
 
 from flask import Blueprint, Response, request
 
-from pscheduler import events
 from pscheduler.api import context
 from pscheduler.api.responses import root_url, text
+from pscheduler.events import log as events
 
 bp = Blueprint("events", __name__)
 

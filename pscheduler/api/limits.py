@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from pscheduler.api import context
 from pscheduler.api.args import arg_json
 from pscheduler.api.responses import ok_json
-from pscheduler.api.tasks import hints
 from pscheduler.errors import BadRequest, Unprocessable
 from pscheduler.limits import LimitConfigError
 from pscheduler.toolkit.jsonval import sanitize
@@ -23,7 +23,7 @@ def evaluate():
         raise BadRequest("The proposal must be a JSON object")
     try:
         verdict = current_app.extensions["pscheduler.limits"].process(
-            proposal, hints(), rewrite=True, prioritize=False
+            proposal, context.hints(), rewrite=True, prioritize=False
         )
     except LimitConfigError as exc:
         raise Unprocessable(f"Unable to complete request: {exc}") from None

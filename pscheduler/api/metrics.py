@@ -6,8 +6,8 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from pscheduler import metrics
 from pscheduler.api import context
+from pscheduler.node import metrics
 
 bp = Blueprint("metrics", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from pscheduler import runs, tasks
+from pscheduler import wire
 from pscheduler.api import context
 from pscheduler.api.args import (
     arg_boolean,
@@ -14,15 +14,17 @@ from pscheduler.api.args import (
     body_json,
 )
 from pscheduler.api.responses import base_url, ok, ok_json, root_url
-from pscheduler.api.tasks import hints, privileged
 from pscheduler.errors import BadRequest, Forbidden
+from pscheduler.runs import read as runs
+from pscheduler.scheduling import slots
+from pscheduler.tasks import store
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
 bp = Blueprint("runs", __name__)
 
 
 def _task(task_uuid: str) -> dict:
-    return tasks.get_row(context.db(), task_uuid)
+    return store.get_row(context.db(), task_uuid)
 
 
 def _task_href(task_uuid: str) -> str:
@@ -30,7 +32,9 @@ def _task_href(task_uuid: str) -> str:
 
 
 def _check_write(row: dict) -> None:
-    if not tasks.may_write(row, hints()["requester"], request.args.get("key"), privileged()):
+    if not store.may_write(
+        row, context.hints()["requester"], request.args.get("key"), context.privileged()
+    ):
         raise Forbidden("Forbidden")
 
 
@@ -46,7 +50,7 @@ def runtimes(task_uuid: str):
     start, end = _times()
     priority = arg_integer("priority")
     row = _task(task_uuid)
-    return ok_json(runs.runtimes(context.db(), row, start, end, priority))
+    return ok_json(slots.runtimes(context.db(), row, start, end, priority))
 
 
 @bp.get("/tasks/<task_uuid>/runs")
@@ -55,7 +59,7 @@ def list_runs(task_uuid: str):
     end = arg_datetime("end")
     upcoming = arg_boolean("upcoming")
     limit = arg_cardinal("limit")
-    row = tasks.find_row(context.db(), task_uuid)
+    row = store.find_row(context.db(), task_uuid)
     if row is None:
         return ok_json([])  # as the original: an unknown task has no runs
     base = base_url()
@@ -78,7 +82,7 @@ def post_run(task_uuid: str):
         start = parse_timestamp(body["start-time"])
     except ValueError:
         raise BadRequest("Invalid JSON: Invalid ISO8601 date") from None
-    run_uuid = runs.insert_at(db, row, start)
+    run_uuid = slots.insert_at(db, row, start)
     return ok_json(f"{base_url()}/{run_uuid}")
 
 
@@ -104,7 +108,7 @@ def get_run(task_uuid: str, run_ref: str):
         wait = 0.0
     row = _task(task_uuid)
     run = runs.get(context.db(), row, run_ref, wait, wait_local, wait_merged)
-    body = runs.to_json(
+    body = wire.run_json(
         run, row, _task_href(row["uuid"]), context.config().node_address, db=context.db()
     )
     required = (row["json"] or {}).get("_key") or row["participant_key"]

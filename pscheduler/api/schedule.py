@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from pscheduler import schedule
 from pscheduler.api import context
 from pscheduler.api.args import arg_cardinal, arg_datetime, arg_uuid
 from pscheduler.api.responses import ok_json, root_url
 from pscheduler.errors import BadRequest
+from pscheduler.scheduling import view as schedule
 
 bp = Blueprint("schedule", __name__)
 

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def _post_worker_init(worker) -> None:
     """On SIGTERM also end this worker's event streams, or they hold the stop for its
     whole graceful timeout.  The work runs in a thread: locks are not for signal handlers."""
-    from pscheduler import events
+    from pscheduler.events import log as events
 
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -66,7 +66,7 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(config: Config) -> int:
-    from pscheduler.metrics import prepare_multiprocess_dir
+    from pscheduler.node.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(config.state_dir)  # before any worker imports prometheus_client
     _Gunicorn(config).run()

@@ -8,7 +8,7 @@ SELECT pg_advisory_xact_lock(7081990);
 SELECT t.*, c.schedule_horizon, c.run_start_margin
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
-  AND jsonb_array_length(t.participants) = 1  -- others: pscheduler.coplacement
+  AND jsonb_array_length(t.participants) = 1  -- others: pscheduler.scheduling.coplace
   AND (t.scheduling_class = 'background-multi'
        OR t.next_ideal <= now() + c.schedule_horizon - t.slip)
   AND (t.max_runs IS NULL OR t.max_runs > (

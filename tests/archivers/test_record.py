@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from pscheduler.archiving_record import apply_transform, build_record, compile_error
+from pscheduler.archiving.record import build_record
+from pscheduler.toolkit.jqfilter import apply_transform, compile_error
 
 TASK = {
     "schema": 1,

@@ -33,7 +33,7 @@ class NoEventsProxy:
     and every later request of the CLI comes through it too."""
 
     def __init__(self, node, state_dir: str):
-        from pscheduler.tls import ensure_certificate
+        from pscheduler.server.tls import ensure_certificate
 
         cert, key = f"{state_dir}/proxy-cert.pem", f"{state_dir}/proxy-key.pem"
         ensure_certificate(cert, key, "127.0.0.1")

@@ -8,8 +8,8 @@ import subprocess
 import psycopg2
 import pytest
 
-from pscheduler import tokens
 from pscheduler.db import Database
+from pscheduler.node import tokens
 from tests.helpers import SERVER, wait_for
 from tests.interfaces._util import session_from
 
@@ -27,7 +27,7 @@ def admin_node(make_node):
 
 
 def test_token_commands_show_the_token_once_and_store_only_its_hash(admin_node, caplog):
-    caplog.set_level("WARNING", logger="pscheduler.tokens")
+    caplog.set_level("WARNING", logger="pscheduler.node.tokens")
     n = admin_node
     made = token_cli(n, "create", "ops", "--admin")
     assert made.returncode == 0, made.stderr

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pscheduler import coplacement, httpqueue, peers, tasking
 from pscheduler.config import Config
+from pscheduler.peers import client as peers
+from pscheduler.peers import queue as httpqueue
+from pscheduler.scheduling import coplace as coplacement
+from pscheduler.tasks import mesh as tasking
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

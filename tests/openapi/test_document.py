@@ -7,7 +7,7 @@ from openapi_spec_validator import validate
 
 from pscheduler import openapi
 from pscheduler.api import create_app
-from pscheduler.api.openapi_doc import document_for, routed_operations, rule_paths, shape
+from pscheduler.api.openapi import document_for, routed_operations, rule_paths, shape
 from pscheduler.api.openapi_fragments import FAMILIES, INFO
 from pscheduler.api.openapi_fragments.common import PENDING
 from pscheduler.config import Config

@@ -16,7 +16,7 @@ from pscheduler.api.openapi_fragments.common import (
     query,
     text_error,
 )
-from pscheduler.status import RUN_STATES
+from pscheduler.node.status import RUN_STATES
 
 TAGS = ["stat"]
 

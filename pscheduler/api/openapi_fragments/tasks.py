@@ -18,7 +18,7 @@ from pscheduler.api.openapi_fragments.common import (
     query,
     text_error,
 )
-from pscheduler.taskspec import MAX_SCHEMA, TASK
+from pscheduler.tasks.spec import MAX_SCHEMA, TASK
 
 TAGS = ["tasks"]
 

@@ -13,11 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, parse_timestamp
-from pscheduler.toolkit.jqfilter import (  # noqa: F401 - re-exported for the daemon
-    TransformError,
-    apply_transform,
-    compile_error,
-)
 from pscheduler.toolkit.jsonval import sanitize
 
 # Members of the run JSON that are not shipped: they are big, private or repeated elsewhere.

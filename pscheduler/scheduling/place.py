@@ -22,13 +22,11 @@ from dataclasses import dataclass
 import psycopg2
 import psycopg2.extras
 
-from pscheduler import timing
 from pscheduler.db import Database, query
+from pscheduler.scheduling import timing
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 
 log = logging.getLogger(__name__)
-
-ANYTIME = ("background", "background-multi")
 
 
 @dataclass

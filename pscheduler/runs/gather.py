@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from psycopg2.extras import Json
 
-from pscheduler import peers
 from pscheduler.db import Database
+from pscheduler.peers import client as peers
 from pscheduler.toolkit.iso8601 import parse_timestamp, utcnow
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from pscheduler import tokens
 from pscheduler.config import Config
 from pscheduler.db import Database
+from pscheduler.node import tokens
 from pscheduler.toolkit.iso8601 import format_timestamp
 
 
@@ -37,7 +37,7 @@ def _database(config: Config) -> Iterator[Database]:
     embedded = None
     dsn = config.dsn
     if not dsn:
-        from pscheduler.embedded import EmbeddedPostgres
+        from pscheduler.db.embedded import EmbeddedPostgres
 
         embedded = EmbeddedPostgres(config.state_dir)
         dsn = embedded.start()

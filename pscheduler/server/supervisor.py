@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     diags.add_argument("--start", help="run start time (ISO 8601) for time-based limits")
     diags.add_argument("--duration", help="run duration (ISO 8601)")
     diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
-    from pscheduler.tokencli import add_parser as add_token_parser
+    from pscheduler.server.tokens import add_parser as add_token_parser
 
     add_token_parser(sub)
     return parser
@@ -75,15 +75,15 @@ def command_dsn(config: Config) -> str:
     """The DSN a one-off command uses: the configured one, or the embedded cluster's socket."""
     if config.dsn:
         return config.dsn
-    from pscheduler.embedded import DBNAME
+    from pscheduler.db.embedded import DBNAME
 
     pgdata = os.path.join(config.state_dir, "pgdata")
     return f"postgresql://postgres:@/{DBNAME}?host={pgdata}"
 
 
 def control_command(command: str, config: Config, args: argparse.Namespace) -> int:
-    from pscheduler import status
     from pscheduler.db import Database
+    from pscheduler.node import status
     from pscheduler.toolkit.iso8601 import parse_duration
 
     db = Database(command_dsn(config), "pscheduler-control")
@@ -232,8 +232,8 @@ class Supervisor:
 
 def run_node(config: Config) -> int:
     from pscheduler.db import migrate
-    from pscheduler.embedded import EmbeddedPostgres
-    from pscheduler.tls import ensure_certificate
+    from pscheduler.db.embedded import EmbeddedPostgres
+    from pscheduler.server.tls import ensure_certificate
 
     os.makedirs(config.state_dir, exist_ok=True)
     embedded = None
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Applied migrations: {applied}" if applied else "Database is up to date")
             return 0
         if command == "token":
-            from pscheduler.tokencli import run as run_token
+            from pscheduler.server.tokens import run as run_token
 
             return run_token(args, config)
         if not config.dsn:

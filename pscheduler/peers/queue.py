@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from pscheduler.db import Database
-from pscheduler.peers import _session
+from pscheduler.peers.client import _session
 
 log = logging.getLogger(__name__)
 

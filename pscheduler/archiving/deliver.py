@@ -20,13 +20,14 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins
-from pscheduler.archiving_record import apply_transform, build_record, compile_error
+from pscheduler import plugins, wire
+from pscheduler.archiving.record import build_record
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
-from pscheduler.taskspec import ARCHIVE
+from pscheduler.tasks.spec import ARCHIVE
 from pscheduler.toolkit.iso8601 import format_timestamp, parse_duration, utcnow
-from pscheduler.toolkit.jsonval import sanitize, schema_error
+from pscheduler.toolkit.jqfilter import apply_transform, compile_error
+from pscheduler.toolkit.jsonval import schema_error
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +198,10 @@ def task_rows(db: Database, task_uuids: set) -> dict:
 
 def make_record(row: dict, task_row: dict, node: Node) -> dict:
     """The plugin's input record for a claimed row (spec/plugins.md §3.3)."""
-    from pscheduler import runs, tasks
-
     task_href = f"{node.base}/tasks/{task_row['uuid']}"
     run_href = f"{task_href}/runs/{row['uuid']}"
-    task_json = tasks.task_json(task_row, task_href, with_detail=True)
-    run_json = runs.to_json(row, task_row, task_href, node.host)
+    task_json = wire.task_json(task_row, task_href, with_detail=True)
+    run_json = wire.run_json(row, task_row, task_href, node.host)
     tool = plugins.registry().tools.get(task_row["tool"])
     spec = row["archiving_spec"]
     return build_record(
@@ -304,40 +303,3 @@ def record_outcome(
         cur.execute(query("archiving_relaxed_commit"))
         cur.execute(query("archiving_record_attempt"), params)
         return cur.fetchone() is not None
-
-
-# ---------------------------------------------------------------------------- the run's view
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return format_timestamp(value, fraction=True) if value is not None else None
-
-
-def run_archivings(db: Database, run_id: int) -> list[dict]:
-    """The run's archivings as GET /tasks/<t>/runs/<r> shows them (specs sanitised)."""
-    out = []
-    for a in db.all("archivings_of_run", {"run": run_id}):
-        plugin = plugins.registry().archivers.get(a["archiver"])
-        spec = sanitize(a["spec"])
-        out.append(
-            {
-                "archiver": dict(plugin.enumeration) if plugin else {"name": a["archiver"]},
-                "archiver_data": spec.get("data"),
-                "spec": spec,
-                "default": a["is_default"],
-                "completed": a["completed"],
-                "archived": a["archived"],
-                "attempts": a["attempts"],
-                "last_attempt": _iso(a["last_attempt"]),
-                "next_attempt": _iso(a["next_attempt"]),
-                "ttl_expires": _iso(a["ttl_expires"]),
-                "diags": a["diags"],
-            }
-        )
-    return out
-
-
-def run_members(db: Database, run_id: int) -> dict:
-    """``{"archivings": [...]}`` when the run has archivings, else ``{}`` (as the original)."""
-    archivings = run_archivings(db, run_id)
-    return {"archivings": archivings} if archivings else {}

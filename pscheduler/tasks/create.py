@@ -1,4 +1,4 @@
-"""Tasks: creation on the lead (validation, tool choice, limits), reading and cancelling.
+"""Tasks: creation on the lead (validation, tool choice, limits).
 
 This is the domain behind ``/tasks``; it knows nothing of Flask.  ``create`` follows
 spec/api.md §3 but answers every rejection with a 4xx naming the field, where the original
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
 import logging
 import secrets
 import socket
@@ -20,19 +19,18 @@ from typing import Any, Protocol
 
 from psycopg2.extras import Json
 
-from pscheduler import catalog, plugins, timing
+from pscheduler import catalog, plugins
 from pscheduler.db import Database
-from pscheduler.errors import BadRequest, Forbidden, NotFound, NotImplementedYet, Unprocessable
+from pscheduler.errors import BadRequest, Forbidden, NotImplementedYet, Unprocessable
 from pscheduler.hookspecs import PluginError
 from pscheduler.limits import LimitConfigError
-from pscheduler.localhost import is_local_address
-from pscheduler.taskspec import task_error
-from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, parse_duration, utcnow
-from pscheduler.toolkit.jsonval import sanitize
+from pscheduler.node.identity import is_local_address
+from pscheduler.scheduling import timing
+from pscheduler.tasks.spec import task_error
+from pscheduler.toolkit.iso8601 import parse_duration, utcnow
+from pscheduler.toolkit.jqfilter import compile_error
 
 log = logging.getLogger(__name__)
-
-ANYTIME = ("background", "background-multi")
 
 
 class LimitChecker(Protocol):
@@ -103,8 +101,6 @@ def _resolve_schedule(task: dict, now: dt.datetime) -> dict:
 
 
 def _validate_archives(archives: list[dict]) -> None:
-    from pscheduler.archiving_record import compile_error
-
     for index, archive in enumerate(archives):
         name = archive["archiver"]
         plugin = plugins.registry().archivers.get(name)
@@ -349,91 +345,3 @@ def create(
 
 
 # ---------------------------------------------------------------------------- reading
-
-
-def find_row(db: Database, task_uuid: str | uuid.UUID) -> dict | None:
-    """The task, or None when unknown; a malformed UUID is a 404 like an unknown route."""
-    try:
-        value = uuid.UUID(str(task_uuid))
-    except ValueError:
-        raise NotFound() from None
-    return db.one("task_by_uuid", {"uuid": value})
-
-
-def get_row(db: Database, task_uuid: str | uuid.UUID) -> dict:
-    row = find_row(db, task_uuid)
-    if row is None:
-        raise NotFound()
-    return row
-
-
-def detail(row: dict, href: str) -> dict:
-    cls = row["scheduling_class"]
-    return {
-        "added": format_timestamp(row["added"]),
-        "anytime": cls in ANYTIME,
-        "exclusive": cls == "exclusive",
-        "multi-result": cls == "background-multi",
-        "cli": row["cli"],
-        "diags": row["diags"],
-        "duration": duration_to_iso(row["duration"]),
-        "post": duration_to_iso(row["post"]),
-        "enabled": row["enabled"],
-        "hints": row["hints"],
-        "participant": row["participant"],
-        "participants": row["participants"],
-        "runs": row["runs"],
-        "runs-started": row["runs_started"],
-        "slip": duration_to_iso(row["slip"]),
-        "start": format_timestamp(row["start"]),
-        "href": href,
-        "runs-href": f"{href}/runs",
-        "first-run-href": f"{href}/runs/first",
-        "next-run-href": f"{href}/runs/next",
-    }
-
-
-def task_json(row: dict, href: str, with_detail: bool, key: str | None = None) -> dict:
-    """The task as the API shows it; sanitised unless the right key is given."""
-    body = dict(row["json"])
-    body["href"] = href
-    if with_detail:
-        body["detail"] = detail(row, href)
-    required = body.get("_key") if row["participant"] == 0 else row["participant_key"]
-    if key is None or required is None:
-        return sanitize(body)
-    if not secrets.compare_digest(str(key), str(required)):
-        raise Forbidden("Forbidden")
-    return body
-
-
-def list_rows(db: Database, json_filter: Any) -> list[dict]:
-    if json_filter is not None and not isinstance(json_filter, dict):
-        raise BadRequest("Invalid JSON: the filter must be an object")
-    if json_filter is not None and "\\u0000" in json.dumps(json_filter):
-        raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
-    return db.all("task_list", {"json": json_filter})
-
-
-def may_write(row: dict, requester: str | None, key: str | None, local: bool) -> bool:
-    """Write access as the original grants it (spec/api.md §5)."""
-    if local:
-        return True
-    if row["participant_key"]:
-        return key is not None and secrets.compare_digest(str(key), row["participant_key"])
-    user_key = (row["json"] or {}).get("_key")
-    if user_key and key is not None and secrets.compare_digest(str(key), str(user_key)):
-        return True
-    return requester is not None and requester == (row["hints"] or {}).get("requester")
-
-
-def cancel(db: Database, row: dict) -> None:
-    """Disable the task, drop its future runs and cancel the current one.
-
-    The timeline lock makes this wait for a placement in progress, so runs the scheduler is
-    inserting right now are seen and removed too."""
-    from pscheduler.db import query
-
-    with db.transaction() as cur:
-        cur.execute(query("timeline_lock"))
-        cur.execute(query("task_disable"), {"id": row["id"]})

@@ -1,4 +1,4 @@
-"""Node administration and accounting over the API: pause/resume, per-requester usage.
+"""Node administration over the API: pause and resume.
 
 ``PUT /pscheduler/control/pause[?duration=PT1H]`` and ``PUT /pscheduler/control/resume``
 need a request from one of this host's addresses or an admin token
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from pscheduler import accounting, status, tokens
 from pscheduler.api import context
 from pscheduler.api.responses import ok_json, text
 from pscheduler.errors import BadRequest
+from pscheduler.node import status, tokens
 from pscheduler.toolkit.iso8601 import parse_duration
 
-bp = Blueprint("interfaces", __name__)
+bp = Blueprint("control", __name__)
 
 
 def _admin() -> bool:
@@ -46,10 +46,3 @@ def resume():
         return text(403, "Forbidden")
     status.resume(context.db())
     return ok_json(status.pause_state(context.db()))
-
-
-@bp.get("/stat/requesters")
-def requesters():
-    start = accounting.parse_when("start", request.args.get("start"))
-    end = accounting.parse_when("end", request.args.get("end"))
-    return ok_json(accounting.requesters(context.db(), start, end))

@@ -17,9 +17,10 @@ import uuid
 
 from psycopg2.extras import Json
 
-from pscheduler import participant_runs, plugins
+from pscheduler import plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
+from pscheduler.runs import participant as participant_runs
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 from pscheduler.toolkit.jsonval import schema_error
 from pscheduler.toolkit.program import RunControl

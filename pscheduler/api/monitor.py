@@ -12,12 +12,13 @@ import logging
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
-from pscheduler import panoptes, tokens
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean
 from pscheduler.api.responses import ok_json
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
+from pscheduler.monitor import panoptes
+from pscheduler.node import tokens
 
 log = logging.getLogger(__name__)
 

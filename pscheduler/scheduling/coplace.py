@@ -24,9 +24,12 @@ from dataclasses import dataclass
 
 from psycopg2.extras import Json
 
-from pscheduler import peers, plugins, runs, scheduling, timing
+from pscheduler import plugins
 from pscheduler.db import Database
 from pscheduler.errors import Conflict, DomainError
+from pscheduler.peers import client as peers
+from pscheduler.scheduling import place as scheduling
+from pscheduler.scheduling import slots, timing
 from pscheduler.toolkit.iso8601 import format_timestamp, parse_timestamp, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,7 +104,7 @@ class _Attempt:
         remote = peers.parallel(
             self.others, lambda h: peers.runtimes(h, self.uuid, lo, hi, self.bind)
         )
-        local = runs.runtimes(self.db, self.task, low, high, None)
+        local = slots.runtimes(self.db, self.task, low, high, None)
         ranges = _parse_ranges(local, "this node")
         if not ranges:
             raise _Failed(f"No free time here in {_window(low, high)}")
@@ -139,7 +142,7 @@ class _Attempt:
         if not passed:
             raise _Failed("Run forbidden by limits:\n" + (diags or ""), final=True)
         try:
-            runs.insert_at(
+            slots.insert_at(
                 self.db,
                 self.task,
                 start,
@@ -211,7 +214,7 @@ class _Attempt:
             strict=True,
         ):
             if err is not None:
-                from pscheduler import httpqueue
+                from pscheduler.peers import queue as httpqueue
 
                 httpqueue.enqueue(
                     self.db,
@@ -268,9 +271,7 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None, limits=Non
                 log.warning(
                     "Task %s is gone on a participant (%s); cancelling it", task["uuid"], reason
                 )
-                from pscheduler import tasks
-
-                tasks.cancel(db, task)
+                slots.withdraw(db, task)
                 return Outcome(nonstart=reason)
             if exc.final:
                 break

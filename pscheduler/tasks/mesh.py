@@ -18,12 +18,16 @@ from typing import Any
 from psycopg2.errors import UniqueViolation
 from psycopg2.extras import Json
 
-from pscheduler import catalog, localhost, peers, plugins, tasks, timing
+from pscheduler import catalog, plugins
 from pscheduler.config import Config
 from pscheduler.db import Database, query
 from pscheduler.errors import BadRequest, Forbidden, NotFound, UpstreamError
 from pscheduler.hookspecs import PluginError
-from pscheduler.taskspec import task_error
+from pscheduler.node import identity as localhost
+from pscheduler.peers import client as peers
+from pscheduler.scheduling import timing
+from pscheduler.tasks import create as tasks
+from pscheduler.tasks.spec import task_error
 from pscheduler.toolkit.iso8601 import parse_duration, utcnow
 
 log = logging.getLogger(__name__)
@@ -165,7 +169,7 @@ def distribute(db: Database, row: dict, fallback_bind: str | None = None) -> Non
 
 def withdraw(db: Database, task_uuid: str, hosts: list[str], key: str | None, bind: str | None):
     """Delete our task from these participants now, or through the durable queue later."""
-    from pscheduler import httpqueue
+    from pscheduler.peers import queue as httpqueue
 
     for host, (_, err) in zip(
         hosts,

@@ -12,9 +12,11 @@ from typing import Any
 
 from psycopg2.extras import Json
 
-from pscheduler import plugins, runs, scheduling
+from pscheduler import plugins
 from pscheduler.db import Database
 from pscheduler.errors import BadRequest, NotFound
+from pscheduler.scheduling import place as scheduling
+from pscheduler.scheduling import slots
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
 
@@ -67,7 +69,7 @@ def _create(db: Database, task_row: dict, run_uuid: uuid.UUID, body: dict, limit
     passed, diags, priority = scheduling.run_limits(limits, task_row, start)
     if not passed:
         # As the original: the run exists, as a non-starter the lead can see the reason of.
-        runs.insert_at(
+        slots.insert_at(
             db,
             task_row,
             start,
@@ -77,7 +79,7 @@ def _create(db: Database, task_row: dict, run_uuid: uuid.UUID, body: dict, limit
             limit_diags=diags,
         )
         return
-    runs.insert_at(
+    slots.insert_at(
         db,
         task_row,
         start,

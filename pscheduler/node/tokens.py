@@ -17,7 +17,7 @@ import re
 import secrets
 
 from pscheduler.db import Database
-from pscheduler.localhost import is_local_address
+from pscheduler.node.identity import is_local_address
 
 log = logging.getLogger(__name__)
 
