@@ -13,7 +13,7 @@ import pytest
         ("tests", {"idle", "noop", "idleex", "idlebgm"}),
         ("tools", {"snooze", "sleep", "sleepbgm", "passthrough"}),
         ("archivers", {"bitbucket", "failer"}),
-        ("contexts", {"changenothing"}),
+        ("contexts", {"changenothing", "changefail", "linuxnns", "linuxvrf"}),
     ],
 )
 def test_listings(node, plural, expected):
