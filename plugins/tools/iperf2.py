@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pscheduler_plugins.common import enumeration, program_missing, unsupported_keys, verdict
-from pscheduler_plugins.tools.pairs import DEFAULT_DURATION, Pair, seconds_of
+from pscheduler_plugins.tools.iperf3 import setup_time
+from pscheduler_plugins.tools.pairs import DEFAULT_DURATION, RETRY_FOR, Pair, seconds_of
 
 from pscheduler.hookspecs import Tool, hookimpl
 
@@ -26,8 +27,9 @@ def _common(spec: dict) -> list[str]:
 
 
 def server_argv(spec: dict, ports: list[int]) -> list[str]:
-    # iperf 2 has no one-shot server: the tool stops it once the client is done.
-    return ["iperf", "-s", "-p", str(ports[0]), *_common(spec)]
+    # iperf 2 has no one-shot server: it listens for as long as the client may need.
+    listen = setup_time(spec) + seconds_of(spec, "duration", DEFAULT_DURATION) + RETRY_FOR + 1
+    return ["iperf", "-s", "-p", str(ports[0]), "-t", f"{listen:g}", *_common(spec)]
 
 
 def client_argv(spec: dict, dest: str, ports: list[int]) -> list[str]:

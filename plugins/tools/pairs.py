@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from pscheduler_plugins.tools.iperf3 import _child, _wait_listening, free_port, 
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
 
 DEFAULT_DURATION = 10.0
+RETRY_FOR = 3.0  # seconds a client keeps retrying a refused connection
 
 
 def seconds_of(spec: dict, key: str, default: float) -> float:
@@ -36,7 +38,7 @@ class Pair:
 
     def duration(self, test: dict) -> dt.timedelta:
         spec = test["spec"]
-        total = setup_time(spec) + seconds_of(spec, "duration", DEFAULT_DURATION) + 5
+        total = setup_time(spec) + seconds_of(spec, "duration", DEFAULT_DURATION) + RETRY_FOR + 5
         return dt.timedelta(seconds=int(total))
 
     def participant_data(self, test: dict, participant: int) -> dict:
@@ -74,7 +76,13 @@ class Pair:
         argv = self.client(spec, spec["dest"], ports)
         if not control.sleep_until(start + dt.timedelta(seconds=setup_time(spec))):
             return {"schema": 1, "succeeded": False, "error": "Run was cancelled."}
-        return self.outcome(control.run_program(argv), argv, spec)
+        # A server slow to start refuses the first connections: try again for a while.
+        retry_until = time.monotonic() + RETRY_FOR
+        while True:
+            done = control.run_program(argv)
+            refused = "refused" in (done.stdout + done.stderr).lower()
+            if not refused or time.monotonic() > retry_until or control.stop.wait(0.2):
+                return self.outcome(done, argv, spec)
 
     def _loopback(self, spec: dict, start: dt.datetime, control) -> dict:
         ports = [free_port() for _ in range(self.ports)]
