@@ -56,6 +56,8 @@ def test_trace_to_loopback_matches_scamper(node):
     assert [h["ip"] for h in hops] == [h["ip"] for h in direct_hops]
     assert tool_diags(run).startswith("scamper -O json -c trace -P udp-paris")
     # The hop's RTT is scamper's own figure for it.
-    reported = next(json.loads(l) for l in tool_diags(run).splitlines() if '"type":"trace"' in l)
+    reported = next(
+        json.loads(line) for line in tool_diags(run).splitlines() if '"type":"trace"' in line
+    )
     assert hops[0]["rtt"] == parse_scamper(json.dumps(reported))[0]["rtt"]
     assert "127.0.0.1" in text and "127.0.0.1" in html
