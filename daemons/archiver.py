@@ -155,6 +155,12 @@ class Archiver:
 
 
 def main(config: Config) -> int:
+    # The plugins read the archive destination policy from the environment (they may import
+    # only the toolkit); a process started alone with flags gets it here.
+    from pscheduler.toolkit import destinations
+
+    os.environ[destinations.ALLOW_ENV] = config.archive_allow
+    os.environ[destinations.DENY_ENV] = config.archive_deny
     archiver = Archiver(config)
     try:
         # Our predecessor (its pid is still in the heartbeat row) is dead: its claims are free.

@@ -26,6 +26,8 @@ _ENV = {
     "ntp_server": "PSCHEDULER_NTP_SERVER",
     "debug": "PSCHEDULER_DEBUG",
     "api_workers": "PSCHEDULER_API_WORKERS",
+    "archive_allow": "PSCHEDULER_ARCHIVE_ALLOW",
+    "archive_deny": "PSCHEDULER_ARCHIVE_DENY",
 }
 
 
@@ -43,6 +45,9 @@ class Config:
     ntp_server: str = "pool.ntp.org"
     debug: bool = False
     api_workers: int = 2
+    # Archive destination policy (pscheduler.toolkit.destinations): networks, "unix".
+    archive_allow: str = ""
+    archive_deny: str = ""
 
     def finish(self) -> Config:
         """Fill the defaults that depend on other settings."""

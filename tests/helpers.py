@@ -23,6 +23,9 @@ import urllib3
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 VENV_BIN = Path(sys.executable).parent
+# Archives may not reach loopback or local sockets by default (the destination policy);
+# tests whose sinks listen there allow them, as an operator with a local Logstash would.
+ALLOW_LOOPBACK_SINKS = {"PSCHEDULER_ARCHIVE_ALLOW": "127.0.0.0/8,::1,unix"}
 SERVER = str(VENV_BIN / "pscheduler-server")
 CLI = str(VENV_BIN / "pscheduler")
 

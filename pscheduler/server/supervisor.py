@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
     parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
     parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
+    parser.add_argument(
+        "--archive-allow",
+        help="networks archives may reach despite the defaults (e.g. 127.0.0.1/32,unix)",
+    )
+    parser.add_argument("--archive-deny", help="networks archives may never reach")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the whole node (the default)")
@@ -135,6 +140,8 @@ def build_config(args: argparse.Namespace) -> Config:
         "limits",
         "ntp_server",
         "api_workers",
+        "archive_allow",
+        "archive_deny",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -267,6 +274,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
+    from pscheduler.toolkit.destinations import validate_lists
+
+    try:
+        validate_lists(config.archive_allow, config.archive_deny)
+    except ValueError as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 2
     logs.setup("server" if command in ("run", "db", "token") else command, config.debug)
     try:
         if command == "run":
