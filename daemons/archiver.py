@@ -161,6 +161,7 @@ def main(config: Config) -> int:
 
     os.environ[destinations.ALLOW_ENV] = config.archive_allow
     os.environ[destinations.DENY_ENV] = config.archive_deny
+    os.environ["PSCHEDULER_LISTEN"] = config.listen  # the node's own API is never a destination
     archiver = Archiver(config)
     try:
         # Our predecessor (its pid is still in the heartbeat row) is dead: its claims are free.

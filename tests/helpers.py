@@ -59,6 +59,18 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
         time.sleep(interval)
 
 
+def admin_token(node, name: str = "ops") -> str:
+    """A new admin token for ``node`` (``pscheduler-server token create --admin``)."""
+    done = subprocess.run(
+        [SERVER, "--dsn", node.dsn, "token", "create", name, "--admin"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 class Cluster:
     """One PostgreSQL for the whole test session; each node gets its own database.
 

@@ -18,7 +18,6 @@ from pscheduler.api.responses import ok_json
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
 from pscheduler.monitor import panoptes
-from pscheduler.node import tokens
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ def create_workflow():
     body = _body()
     name = body.get("name") if isinstance(body, dict) else None
     name = name if name is not None else request.args.get("name")
-    created = panoptes.create_workflow(context.db(), name)
+    created = panoptes.create_workflow(context.db(), name, context.hints()["requester"])
     response = ok_json(created, status=201)
     response.headers["Location"] = (
         f"{request.url_root.rstrip('/')}{PREFIX}/workflow/{created['id']}/"
@@ -121,7 +120,7 @@ def create_workflow():
 def workflows():
     db = context.db()
     if request.method == "DELETE":
-        if not tokens.admin_allowed(db, request.headers.get("Authorization"), request.remote_addr):
+        if not context.admin():
             raise panoptes.MonitorError(403, "Deleting every workflow needs an admin token")
         return ok_json(panoptes.delete_all_workflows(db))
     return ok_json(panoptes.workflows(db))
@@ -132,6 +131,9 @@ def workflow(wid: str):
     db = context.db()
     if request.method == "GET":
         return ok_json(panoptes.workflow(db, wid))
+    panoptes.check_write(
+        db, wid, context.hints()["requester"], request.args.get("key"), context.admin()
+    )
     if request.method == "DELETE":
         panoptes.delete_workflow(db, wid, force=arg_boolean("force"))
         return Response(status=204)

@@ -6,7 +6,9 @@ that trust the host (its own API, a database on loopback, anything on link-local
 default an archive may not reach:
 
 * loopback, link-local, unspecified and multicast addresses;
-* any address configured on this host's interfaces (which includes the node's own API);
+* any address configured on this host's interfaces;
+* the node's own API (its listen port on any of those addresses) even when allowed: an
+  archive has no business there, and it would act with the node's own source address.
 * a local (Unix) socket, except syslog's datagram sockets.
 
 The operator opens what is needed with ``PSCHEDULER_ARCHIVE_ALLOW`` (``--archive-allow``), a
@@ -105,13 +107,24 @@ def _in(ip, nets: Iterable[Network]) -> bool:
     return any(ip.version == n.version and ip in n for n in nets)
 
 
-def refusal(address) -> str | None:
-    """Why the policy refuses ``address`` (an IP), or None when it may be reached."""
+def _api_port() -> int | None:
+    listen = os.environ.get("PSCHEDULER_LISTEN", "127.0.0.1:8443")
+    try:
+        return int(listen.rpartition(":")[2])
+    except ValueError:
+        return None
+
+
+def refusal(address, port: int | None = None) -> str | None:
+    """Why the policy refuses ``address`` (an IP) and ``port``, or None when allowed."""
     try:
         ip = _plain(address)
     except ValueError:
         return f"{address} is not an IP address"
     (allow, _), (deny, _) = _lists()
+    local = ip.is_loopback or ip.is_unspecified or ip in own_addresses()
+    if local and port is not None and str(port) == str(_api_port()):
+        return f"{ip} port {port} is this node's own API"
     if _in(ip, deny):
         return f"{ip} is in the archive deny list"
     if _in(ip, allow):
@@ -145,7 +158,7 @@ def resolve(
     allowed = []
     reason = None
     for info in infos:
-        why = refusal(info[4][0])
+        why = refusal(info[4][0], port)
         if why is None:
             allowed.append(info)
         elif reason is None:
