@@ -59,7 +59,7 @@ def arg_json(name: str, what: str | None = None) -> Any:
     if value is None:
         return None
     try:
-        return json_load(value)
+        return json_load(value, untrusted=True)
     except ValueError as exc:
         prefix = f"{what}: " if what else ""
         raise BadRequest(f"{prefix}{exc}") from None
@@ -83,6 +83,6 @@ def body_json(max_schema: int | None = None, what: str = "") -> Any:
     except UnicodeDecodeError:
         raise BadRequest(f"{what}Body is not valid UTF-8") from None
     try:
-        return json_load(text, max_schema=max_schema)
+        return json_load(text, max_schema=max_schema, untrusted=True)
     except ValueError as exc:
         raise BadRequest(f"{what}{exc}") from None

@@ -6,7 +6,6 @@ methods so both are accepted, and every error has the spec's ``{"errors": [...]}
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Response, request
@@ -14,10 +13,11 @@ from werkzeug.exceptions import HTTPException
 
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean
-from pscheduler.api.responses import ok_json
+from pscheduler.api.responses import host_url, ok_json, root_url
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
 from pscheduler.monitor import panoptes
+from pscheduler.toolkit.jsonval import parse_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,11 @@ def _body():
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise panoptes.MonitorError(400, f"Invalid JSON: {exc}") from None
+        return parse_untrusted(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise panoptes.MonitorError(400, "Invalid JSON: the body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise panoptes.MonitorError(400, str(exc)) from None
 
 
 def _route(rule: str, **options):
@@ -110,9 +112,7 @@ def create_workflow():
     name = name if name is not None else request.args.get("name")
     created = panoptes.create_workflow(context.db(), name, context.hints()["requester"])
     response = ok_json(created, status=201)
-    response.headers["Location"] = (
-        f"{request.url_root.rstrip('/')}{PREFIX}/workflow/{created['id']}/"
-    )
+    response.headers["Location"] = f"{host_url()}{PREFIX}/workflow/{created['id']}/"
     return response
 
 
@@ -160,4 +160,4 @@ def job(wid: str, jid: str):
 
 
 def _pscheduler_root() -> str:
-    return request.url_root.rstrip("/") + "/pscheduler"
+    return root_url()

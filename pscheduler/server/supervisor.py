@@ -240,9 +240,9 @@ class Supervisor:
 def run_node(config: Config) -> int:
     from pscheduler.db import migrate
     from pscheduler.db.embedded import EmbeddedPostgres
-    from pscheduler.server.tls import ensure_certificate
+    from pscheduler.server.tls import ensure_certificate, make_private
 
-    os.makedirs(config.state_dir, exist_ok=True)
+    os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
     embedded = None
     if not config.dsn:
         embedded = EmbeddedPostgres(config.state_dir)
@@ -252,6 +252,7 @@ def run_node(config: Config) -> int:
         migrate.upgrade(config.dsn)
         if config.tls:
             ensure_certificate(config.cert, config.key, config.hostname)
+        make_private(config.state_dir)
         return Supervisor(config).run()
     finally:
         if embedded is not None:
