@@ -51,7 +51,7 @@ def _refuse_large_bodies():
     """
     length = request.content_length
     if length is None or length <= MAX_BODY:
-        return None
+        return None  # chunked bodies are cut at MAX_CONTENT_LENGTH as they are read
     too_large = text(413, f"Request body too large (at most {MAX_BODY} bytes)")
     too_large.headers["Connection"] = "close"
     if length > DRAIN_LIMIT:
@@ -116,7 +116,9 @@ def _register_errors(app: Flask) -> None:
             headers = {k: v for k, v in allow if k.lower() == "allow"}
             return text(405, f"{request.method} not allowed on this resource", headers=headers)
         if code == 413:
-            return text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+            too_large = text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+            too_large.headers["Connection"] = "close"  # the rest of the body was not read
+            return too_large
         return text(code, exc.description or exc.name)
 
     @app.errorhandler(Exception)
@@ -135,7 +137,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
 
     app.extensions["pscheduler.limits"] = LimitFile(config.limits)
     app.url_map.strict_slashes = True
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # counts chunked bodies too
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1  # chunked bodies too (args.body_bytes)
     app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY
     app.before_request(_refuse_large_bodies)
     app.before_request(_check_api_level)

@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from pscheduler.errors import BadRequest
 from pscheduler.toolkit.iso8601 import parse_timestamp
@@ -75,9 +76,22 @@ def arg_uuid(name: str) -> uuid.UUID | None:
         raise BadRequest(f"Invalid {name} UUID") from None
 
 
+def body_bytes() -> bytes:
+    """The request body, at most ``MAX_CONTENT_LENGTH - 1`` bytes.
+
+    Werkzeug stops reading a chunked body (which has no Content-Length) at the limit and
+    hands back what it read; one byte more than allowed means there was more: 413.
+    """
+    raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and len(raw) >= limit:
+        raise RequestEntityTooLarge()
+    return raw
+
+
 def body_json(max_schema: int | None = None, what: str = "") -> Any:
     """The request body as JSON; non-ASCII is fine here (the original crashed on it)."""
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

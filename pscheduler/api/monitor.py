@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from pscheduler.api import context
-from pscheduler.api.args import arg_boolean
+from pscheduler.api.args import arg_boolean, body_bytes
 from pscheduler.api.responses import host_url, ok_json, root_url
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
@@ -73,7 +73,7 @@ def _routing_errors_as_json():
 
 
 def _body():
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     if not raw.strip():
         return None
     try:
