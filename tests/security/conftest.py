@@ -23,6 +23,7 @@ def outsider():
     return session_from("127.0.0.5")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def admin(node):
+    """An ``Authorization`` header with an admin token of the shared node."""
     return {"Authorization": f"Bearer {admin_token(node, 'security-ops')}"}

@@ -99,7 +99,7 @@ _JOBS = {
 }
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ADMIN = (
-    "Needs a request from one of the host's addresses or 'Authorization: Bearer <admin token>'."
+    "Needs 'Authorization: Bearer <admin token>' (a local source address is not enough)."
 )
 
 PATHS = {
