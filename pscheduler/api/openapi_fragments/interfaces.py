@@ -98,9 +98,7 @@ _JOBS = {
     },
 }
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-_ADMIN = (
-    "Needs 'Authorization: Bearer <admin token>' (a local source address is not enough)."
-)
+_ADMIN = "Needs 'Authorization: Bearer <admin token>' (a local source address is not enough)."
 
 PATHS = {
     "/m1/": {
