@@ -238,21 +238,28 @@ class Listener:
         self.channels = channels
         self.application_name = application_name
         self._conn: psycopg2.extensions.connection | None = None
+        self.connects = 0  # connections made so far: a change means notifications were missed
 
-    def _ensure(self) -> psycopg2.extensions.connection:
+    def ensure(self) -> psycopg2.extensions.connection:
+        """The LISTEN connection, (re)connecting if needed; DatabaseUnavailable if it cannot."""
         if self._conn is None or self._conn.closed:
             conn = connect(self.dsn, self.application_name + "-listen")
-            conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
-            with conn.cursor() as cur:
-                for channel in self.channels:
-                    cur.execute(f'LISTEN "{channel}"')
+            try:
+                conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+                with conn.cursor() as cur:
+                    for channel in self.channels:
+                        cur.execute(f'LISTEN "{channel}"')
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                conn.close()
+                raise unavailable(self.dsn, exc) from exc
             self._conn = conn
+            self.connects += 1
         return self._conn
 
     def wait(self, timeout: float, wake_fd: int | None = None) -> list[psycopg2.extensions.Notify]:
         """Notifications that arrived within ``timeout``; ``wake_fd`` readable ends it early."""
         try:
-            conn = self._ensure()
+            conn = self.ensure()
             if not conn.notifies:
                 fds = [conn] if wake_fd is None else [conn, wake_fd]
                 ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
