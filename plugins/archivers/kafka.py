@@ -12,6 +12,7 @@ the attempt within ``TIMEOUT`` seconds and is retried per ``retry-policy``.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import shutil
 import tempfile
@@ -78,16 +79,20 @@ _pem_dir: str | None = None
 
 
 def _file_of(value: str) -> str:
-    """A file name for the client: ``value`` itself, or PEM text written to a 0600 file."""
+    """A file name for the client: ``value`` itself, or PEM text written once to a 0600 file
+    named by its digest (so the same data keeps the same cached producer)."""
     global _pem_dir
     if "-----BEGIN" not in value:
         return value
     if _pem_dir is None:
         _pem_dir = tempfile.mkdtemp(prefix="pscheduler-kafka-")
         atexit.register(shutil.rmtree, _pem_dir, True)
-    fd, path = tempfile.mkstemp(dir=_pem_dir, suffix=".pem")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value)
+    path = os.path.join(_pem_dir, hashlib.sha256(value.encode()).hexdigest() + ".pem")
+    if not os.path.exists(path):
+        fd, partial = tempfile.mkstemp(dir=_pem_dir, suffix=".part")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        os.replace(partial, path)
     return path
 
 

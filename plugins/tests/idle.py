@@ -2,8 +2,9 @@
 and ``idlebgm`` (background-multi): consume time on the timeline, nothing else.
 
 As in the original, only ``idle`` (and our ``idlenorm``) have a schema 2 (several hosts);
-``idleex`` and ``idlebgm`` stop at schema 1, ``idleex`` adds ``--host-node`` to its CLI and
-``idlebgm`` has an ``interval`` (how often a background-multi run reports).
+``idleex`` and ``idlebgm`` stop at schema 1 and take one ``--host``; ``idlebgm`` has an
+``interval`` (how often a background-multi run reports).  Every variant's CLI takes
+``--host-node`` (the original's idleex does), so spec-to-cli always round-trips.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _interval(text: str) -> str:
     return f"PT{seconds:g}S"
 
 
-def _cli_to_spec(name: str, multi_host: bool, host_node: bool, interval: bool):
+def _cli_to_spec(name: str, multi_host: bool, interval: bool):
     def cli_to_spec(args: list) -> dict:
         parser = SpecParser(prog=name, epilog=USAGE_EPILOG, description="Consume time.")
         parser.add_argument("-d", "--duration", help="How long to idle (ISO 8601)")
@@ -105,8 +106,7 @@ def _cli_to_spec(name: str, multi_host: bool, host_node: bool, interval: bool):
             action="append" if multi_host else "store",
             help="Host to idle on" + (" (repeatable)" if multi_host else ""),
         )
-        if host_node:
-            parser.add_argument("--host-node", help="pScheduler node on that host")
+        parser.add_argument("--host-node", help="pScheduler node on that host")
         if interval:
             parser.add_argument(
                 "-i", "--interval", type=_interval, help="Result interval (ISO 8601 or seconds)"
@@ -132,7 +132,7 @@ def _cli_to_spec(name: str, multi_host: bool, host_node: bool, interval: bool):
     return cli_to_spec
 
 
-cli_to_spec = _cli_to_spec("idle", multi_host=True, host_node=False, interval=False)
+cli_to_spec = _cli_to_spec("idle", multi_host=True, interval=False)
 
 
 def spec_to_cli(spec: dict) -> list[str]:
@@ -185,7 +185,7 @@ def pscheduler_tests() -> list[Test]:
             "Consume time exclusively (for testing the scheduler)",
             "exclusive",
             (SPEC_SCHEMA_EX, spec_is_valid_ex),
-            _cli_to_spec("idleex", multi_host=False, host_node=True, interval=False),
+            _cli_to_spec("idleex", multi_host=False, interval=False),
         ),
         _test("idlenorm", "Consume time as a normal-class test (for testing)", "normal"),
         _test(
@@ -193,6 +193,6 @@ def pscheduler_tests() -> list[Test]:
             "Consume time as a background-multi test (for testing)",
             "background-multi",
             (SPEC_SCHEMA_BGM, spec_is_valid_bgm),
-            _cli_to_spec("idlebgm", multi_host=False, host_node=False, interval=True),
+            _cli_to_spec("idlebgm", multi_host=False, interval=True),
         ),
     ]

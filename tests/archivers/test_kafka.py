@@ -81,6 +81,8 @@ def test_producer_config_maps_the_data():
     with open(ssl["ssl_cafile"]) as handle:  # PEM text went to a private file
         assert handle.read() == pem
     assert os.stat(ssl["ssl_cafile"]).st_mode & 0o077 == 0
+    again = kafka_module.producer_config({**V2, "security-protocol": "SSL", "_ssl-cacert": pem})
+    assert again["ssl_cafile"] == ssl["ssl_cafile"]  # same text, same file, same producer
 
 
 class NotKafka:

@@ -34,8 +34,8 @@ def test_idleex_host_node():
     assert plugins.spec_is_valid(get_test("idleex"), spec) == {"valid": True}
     assert get_test("idleex").participants(spec) == {"participants": ["h:8443"]}
     assert get_test("idleex").cli_to_spec(get_test("idleex").spec_to_cli(spec)) == spec
-    with pytest.raises(UsageError):
-        get_test("idle").cli_to_spec(["--host-node", "h:8443"])
+    idle = {"schema": 1, "duration": "PT1S", "host-node": "h:8443"}
+    assert get_test("idle").cli_to_spec(get_test("idle").spec_to_cli(idle)) == idle
 
 
 @pytest.mark.parametrize(
