@@ -119,3 +119,22 @@ def test_original_sample_file_entries_load():
 def test_bad_data_is_a_load_error(entry, error):
     with pytest.raises(LimitConfigError, match=error):
         load(config(identifiers=[entry], classifiers=[]))
+
+
+def test_cymru_resolver_flag_points_the_look_ups(tmp_path, monkeypatch, capsys):
+    """``pscheduler-server --cymru-resolver`` is the configuration that aims the look-ups."""
+    from pscheduler.server.supervisor import main
+
+    limits = tmp_path / "limits.conf"
+    anyone = {"name": "anyone", "description": "", "type": "always", "data": {}}
+    classifier = {"name": "c", "description": "", "identifiers": ["anyone"]}
+    limits.write_text(config(identifiers=[bogon(), anyone], classifiers=[classifier]))
+    task = tmp_path / "task.json"
+    task.write_text('{"schema": 1, "test": {"type": "idle", "spec": {"duration": "PT1S"}}}')
+    monkeypatch.setenv("PSCHEDULER_CYMRU_RESOLVER", "127.0.0.1:9")  # restored afterwards
+    with cymru_server() as (nameserver, resolver):
+        argv = ["--cymru-resolver", nameserver, "--limits", str(limits), "limit-diags"]
+        hints = '{"requester": "192.168.0.1", "server": "127.0.0.1"}'
+        assert main([*argv, str(task), "--hints", hints]) == 0
+    assert "Identified as it, anyone" in capsys.readouterr().out
+    assert resolver.queries == [("1.0.168.192.v4.fullbogons.cymru.com.", "A")]
