@@ -195,7 +195,8 @@ def _link_rtt(text: str) -> str:
 
 
 def _seconds_or_iso(key: str):
-    """``10`` -> ``PT10S`` (integers are seconds, as in the original); ISO 8601 as given."""
+    """``10`` -> ``PT10S`` (whole numbers are seconds, as in the original's -t, -i and -O);
+    ISO 8601 as given."""
 
     def convert(text: str) -> str:
         if re.fullmatch(r"\d+", text):
@@ -218,7 +219,7 @@ OPTIONS = [
     ("dest", ["-d"], "str", "The receiver"),
     ("dest-node", [], "str", "pScheduler node on the receiver"),
     ("duration", ["-t"], "secs", "Test length (ISO 8601 or seconds)"),
-    ("interval", ["-i"], "str", "Reporting interval (ISO 8601)"),
+    ("interval", ["-i"], "secs", "Reporting interval (ISO 8601 or seconds)"),
     ("parallel", ["-P"], "int", "Parallel streams"),
     ("udp", ["-u"], "bool", "Use UDP instead of TCP"),
     ("bandwidth", ["-b"], "si", "Rate limit in bits/s (SI suffixes allowed)"),
@@ -230,7 +231,7 @@ OPTIONS = [
     ("buffer-length", ["-l"], "si", "Read/write buffer length"),
     ("ip-tos", ["-S"], "int", "IP TOS octet"),
     ("ip-version", [], "int", "IP version (4 or 6)"),
-    ("local-address", [], "str", "Local bind address"),
+    ("local-address", ["-B"], "str", "Local bind address"),
     ("omit", ["-O"], "secs", "Initial period left out of the summary (ISO 8601 or seconds)"),
     ("no-delay", [], "bool", "Set TCP_NODELAY"),
     ("congestion", [], "str", "Congestion-control algorithm"),

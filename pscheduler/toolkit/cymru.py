@@ -84,12 +84,7 @@ def _query(res: dns.resolver.Resolver, name: str, rdtype: str):
         return res.resolve(name, rdtype)
     except dns.resolver.NXDOMAIN:
         return None
-    except (
-        dns.exception.Timeout,
-        dns.resolver.NoAnswer,
-        dns.resolver.NoNameservers,
-        dns.resolver.NoResolverConfiguration,
-    ) as exc:
+    except dns.exception.DNSException as exc:  # timeout, no server, no answer, ...
         raise Indefinite(f"{name} {rdtype}: {exc}") from None
 
 

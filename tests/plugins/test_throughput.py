@@ -163,6 +163,7 @@ def test_cli_whole_seconds_become_durations():
     assert spec == {"schema": 1, "dest": "x", "duration": "PT10S", "omit": "PT5S"}
     assert test.spec_is_valid(spec) == {"valid": True}
     assert test.cli_to_spec(["-d", "x", "-t", "PT1M", "-O", "PT2S"])["duration"] == "PT1M"
+    assert test.cli_to_spec(["-d", "x", "-i", "2", "-B", "127.0.0.1"])["interval"] == "PT2S"
     with pytest.raises(UsageError, match='Invalid value "ten" for duration'):
         test.cli_to_spec(["-d", "x", "-t", "ten"])
 
