@@ -184,3 +184,23 @@ def test_policy_names_what_it_refuses():
     assert destinations.refusal("192.0.2.10") is None
     with pytest.raises(ValueError, match="not a network"):
         destinations.validate_lists("10.0.0.0/8,nonsense", "")
+
+
+def test_kafka_bootstrap_and_advertised_brokers_obey_the_policy(policy):
+    pytest.importorskip("kafka")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        answer = archive("kafka", {"topic": "t", "server": f"127.0.0.1:{port}"})
+        assert answer["succeeded"] is False and "not allowed" in answer["error"], answer
+    # Brokers named in the bootstrap server's metadata go through the client's lookup.
+    from kafka.net.inet import KafkaNetSocket
+
+    from pscheduler_plugins.archivers import kafka
+
+    kafka._guard_lookups()
+    lookup = KafkaNetSocket.__new__(KafkaNetSocket)
+    assert lookup.dns_lookup("127.0.0.1", 9092) == []
+    policy(allow="127.0.0.1")
+    assert lookup.dns_lookup("127.0.0.1", 9092)[0][4][0] == "127.0.0.1"
