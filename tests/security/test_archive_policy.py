@@ -196,7 +196,6 @@ def test_kafka_bootstrap_and_advertised_brokers_obey_the_policy(policy):
         assert answer["succeeded"] is False and "not allowed" in answer["error"], answer
     # Brokers named in the bootstrap server's metadata go through the client's lookup.
     from kafka.net.inet import KafkaNetSocket
-
     from pscheduler_plugins.archivers import kafka
 
     kafka._guard_lookups()
