@@ -10,7 +10,7 @@ from pscheduler.api.doc import boolean, doc, json_body, json_query, path, text_e
 from pscheduler.api.responses import base_url, ok_json, root_url
 from pscheduler.api.schemas import URL, ref
 from pscheduler.errors import BadRequest
-from pscheduler.toolkit.jsonval import sanitize
+from pscheduler.toolkit.jsonval import json_load, sanitize
 
 bp = Blueprint("catalog", __name__)
 
@@ -123,10 +123,10 @@ def spec(name: str):
 
 
 @doc(
-    "Validate a test spec",
+    "Validate a test spec (text that is not JSON gets `valid: false` too)",
     {
         200: _VALIDITY,
-        400: text_error("`No test spec provided` or invalid JSON"),
+        400: text_error("`No test spec provided`"),
         404: _NOT_AVAILABLE,
     },
     [_name("test"), _SPEC],
@@ -136,7 +136,12 @@ def spec_is_valid(name: str):
     catalog.test(name)
     if "spec" not in request.args:
         raise BadRequest("No test spec provided")
-    return ok_json(catalog.spec_is_valid(name, arg_json("spec")))
+    try:
+        spec = json_load(request.args["spec"])
+    except ValueError as exc:
+        # The original hands the text to the plugin, which answers that it is not valid.
+        return ok_json({"valid": False, "error": str(exc)})
+    return ok_json(catalog.spec_is_valid(name, spec))
 
 
 @doc(
