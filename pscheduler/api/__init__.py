@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from pscheduler.api.responses import text
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
-from pscheduler.errors import DomainError
+from pscheduler.errors import BadRequest, DomainError
 from pscheduler.plugins import PluginFailure
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def _refuse_unstorable_query():
     or name that holds one, before any view runs."""
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
-            return text(400, f"Invalid query parameter {name!r}: NUL characters are not allowed")
+            # Raised, not returned: /m1/ answers it in its own error shape.
+            raise BadRequest(f"Invalid query parameter {name!r}: NUL characters are not allowed")
     return None
 
 
