@@ -24,8 +24,11 @@ _ENV = {
     "key": "PSCHEDULER_KEY",
     "limits": "PSCHEDULER_LIMITS",
     "ntp_server": "PSCHEDULER_NTP_SERVER",
+    "cymru_resolver": "PSCHEDULER_CYMRU_RESOLVER",
     "debug": "PSCHEDULER_DEBUG",
     "api_workers": "PSCHEDULER_API_WORKERS",
+    "archive_allow": "PSCHEDULER_ARCHIVE_ALLOW",
+    "archive_deny": "PSCHEDULER_ARCHIVE_DENY",
 }
 
 
@@ -41,8 +44,13 @@ class Config:
     key: str = ""
     limits: str = ""
     ntp_server: str = "pool.ntp.org"
+    # DNS server (HOST[:PORT]) for Team Cymru look-ups; empty: the system's resolvers.
+    cymru_resolver: str = ""
     debug: bool = False
     api_workers: int = 2
+    # Archive destination policy (pscheduler.toolkit.destinations): networks, "unix".
+    archive_allow: str = ""
+    archive_deny: str = ""
 
     def finish(self) -> Config:
         """Fill the defaults that depend on other settings."""

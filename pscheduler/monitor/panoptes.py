@@ -10,8 +10,11 @@ parses requests; everything else is here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import importlib.metadata
 import json
+import secrets
 import uuid
 from typing import Any
 
@@ -216,12 +219,54 @@ def workflow(db: Database, raw_id: str) -> dict:
     return {"workflow": _find(db, parse_id(raw_id))[1]}
 
 
-def create_workflow(db: Database, name: str | None) -> dict:
-    wid = uuid.uuid4()
-    if name is not None and (not isinstance(name, str) or not name.strip()):
+def _check_name(name: Any) -> None:
+    """A name PostgreSQL can store: a non-empty string without NUL characters."""
+    if not isinstance(name, str) or not name.strip():
         raise MonitorError(400, "The workflow name must be a non-empty string")
-    db.one("monitor_workflow_create", {"id": wid, "name": (name or f"workflow-{wid.hex[:8]}")})
-    return {"id": str(wid)}
+    if "\x00" in name:
+        raise MonitorError(400, "The workflow name must not contain NUL characters")
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def create_workflow(db: Database, name: str | None, creator: str | None = None) -> dict:
+    """A new reported workflow; the answer carries a ``key`` that allows writing to it from
+    any address (the creator's address may write without it)."""
+    wid = uuid.uuid4()
+    if name is not None:
+        _check_name(name)
+    key = secrets.token_urlsafe(24)
+    db.one(
+        "monitor_workflow_create",
+        {
+            "id": wid,
+            "name": (name or f"workflow-{wid.hex[:8]}"),
+            "creator": creator or None,
+            "key_hash": _digest(key),
+        },
+    )
+    return {"id": str(wid), "key": key}
+
+
+def check_write(
+    db: Database, raw_id: str, requester: str | None, key: str | None, admin: bool
+) -> None:
+    """Writes to a reported workflow, as for tasks: its creator's address, its key or an
+    admin token; 403 otherwise (404 for an unknown workflow, as before)."""
+    wid = parse_id(raw_id)
+    kind, _ = _find(db, wid)
+    if admin or kind == "task":
+        return  # task workflows refuse client writes with their own message
+    row = db.one("monitor_workflow_owner", {"id": wid}) or {}
+    if requester and row.get("creator") and requester == row["creator"]:
+        return
+    if key and row.get("key_hash") and hmac.compare_digest(_digest(key), row["key_hash"]):
+        return
+    raise MonitorError(
+        403, "Only the workflow's creator (its address or ?key=) or an admin token may change it"
+    )
 
 
 def rename_workflow(db: Database, raw_id: str, body: Any) -> dict:
@@ -229,6 +274,7 @@ def rename_workflow(db: Database, raw_id: str, body: Any) -> dict:
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str) or not name.strip():
         raise MonitorError(400, 'Renaming needs a body {"name": "<non-empty string>"}')
+    _check_name(name)
     kind, _ = _find(db, wid)
     if kind == "task":
         raise MonitorError(403, "A task's name comes from its test; it cannot be renamed")
