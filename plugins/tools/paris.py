@@ -19,7 +19,7 @@ from pscheduler_plugins.common import (
     seconds_iso,
     verdict,
 )
-from pscheduler_plugins.tools.traceroute import _add_hostnames, _seconds
+from pscheduler_plugins.tools.traceroute import AS_TIMEOUT, _add_hostnames, _seconds, add_ases
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_timestamp
@@ -87,6 +87,7 @@ def can_run(test: dict) -> dict:
 def duration(test: dict) -> dt.timedelta:
     spec = test["spec"]
     seconds = _seconds(spec, "wait", 5) * 2 + (2 if spec.get("hostnames", True) else 0) + 3
+    seconds += 2 * AS_TIMEOUT if spec.get("as", True) else 0
     return dt.timedelta(seconds=seconds)
 
 
@@ -102,6 +103,8 @@ def run(input: dict, control) -> dict:
         return failed(done.stderr.strip() or "scamper reported no trace", diags)
     if spec.get("hostnames", True):
         _add_hostnames(hops)
+    if spec.get("as", True):
+        add_ases(hops)
     return {"succeeded": True, "result": {"succeeded": True, "paths": [hops]}, "diags": diags}
 
 
