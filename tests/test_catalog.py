@@ -45,7 +45,7 @@ import pytest
                 "paris-traceroute",
             },
         ),
-        ("archivers", {"bitbucket", "failer"}),
+        ("archivers", {"bitbucket", "failer", "snmptrap"}),
         ("contexts", {"changenothing", "changefail", "linuxnns", "linuxvrf"}),
     ],
 )
