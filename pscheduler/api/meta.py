@@ -11,6 +11,7 @@ from pscheduler.api.responses import ok_json
 from pscheduler.errors import BadRequest
 from pscheduler.node import clock, mtu, status
 from pscheduler.node import host as hoststatus
+from pscheduler.psconfig import status as psconfig_status
 from pscheduler.toolkit.iso8601 import duration_to_iso
 
 bp = Blueprint("meta", __name__)
@@ -54,4 +55,7 @@ def mtu_safe():
 def node_status():
     body = status.node_status(context.db(), context.limits_status())
     body["host"] = hoststatus.host_status(context.config().state_dir)
+    agent = psconfig_status.read(context.db())
+    if agent is not None:
+        body["psconfig"] = agent
     return ok_json(body)

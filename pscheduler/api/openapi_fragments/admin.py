@@ -57,6 +57,10 @@ SCHEMAS = {
                 },
             },
             "host": {"type": "object", "description": "load, cpu, memory and disk use"},
+            "psconfig": {
+                "type": "object",
+                "description": "the pSConfig agent's last cycle (templates, task counts, errors)",
+            },
         },
     },
 }
