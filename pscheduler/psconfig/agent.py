@@ -140,6 +140,7 @@ def post(item: dict, cs: str, s: Settings, now: dt.datetime) -> str:
             "created-by": {"agent": s.agent_id, "user-agent": USER_AGENT},
             "checksum": cs,
             "task": item["task"],
+            "addresses": item["addresses"],
             "template": item["template"],
         },
     }

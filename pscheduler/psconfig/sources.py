@@ -147,3 +147,20 @@ def load_all(config_dir: str, state_dir: str) -> list[Loaded]:
         cache.write_text(text)
         out.append(Loaded(url, template, configure_archives=archives))
     return out
+
+
+def cached(config_dir: str, state_dir: str) -> list[tuple[str, dict]]:
+    """The configured templates without touching the network: local files as they are, remotes
+    from their last good copy (for the grid, which must not fetch URLs on a request)."""
+    out = []
+    for path in local_files(config_dir):
+        try:
+            out.append((str(path), load(str(path))))
+        except SourceError:
+            continue
+    for remote in remotes(config_dir):
+        try:
+            out.append((remote["url"], json.loads(_cache(state_dir, remote["url"]).read_text())))
+        except (OSError, ValueError):
+            continue
+    return out

@@ -18,6 +18,7 @@ from pscheduler.api.openapi_fragments import (
     events,
     interfaces,
     limits,
+    mesh,
     runs,
     schedule,
     stat,
@@ -62,4 +63,5 @@ FAMILIES = (
     _bare_monitor_routes(),
     events,
     dashboard,
+    mesh,
 )
