@@ -216,6 +216,13 @@ def build(template: dict, group: str | None = None, requested: dict | None = Non
         if cell["destination"] not in grid["destinations"]:
             grid["destinations"].append(cell["destination"])
         grid["cells"].append(cell)
+    order: dict[str, int] = {}
+    for item in items:
+        for address in item["addresses"]:
+            order.setdefault(address, len(order))
+    for g in grids.values():
+        g["sources"].sort(key=order.__getitem__)
+        g["destinations"].sort(key=order.__getitem__)
     return {
         "group": group,
         "time": format_timestamp(now),

@@ -106,6 +106,7 @@ def test_grid_shows_every_pair_with_its_latest_run(pair):
         assert run["state"] == "finished" and cell["run"].startswith(cell["task"])
     # c has no node: the pairs it would lead cannot be reached
     assert cells[("127.0.0.4", "127.0.0.2")]["status"] == "unreachable"
+    assert cells[("127.0.0.4", "127.0.0.3")]["status"] == "unreachable"
     # the same grid from B, and thresholds from the request
     strict = {"rtt": {"metric": "mean", "warning": 0.0, "critical": 10000}}
     from_b = b.get("mesh/grid", params={"thresholds": json.dumps(strict)}).json()
@@ -116,3 +117,43 @@ def test_grid_shows_every_pair_with_its_latest_run(pair):
     assert a.get("mesh/grid", params={"group": "nope"}).status_code == 404
     assert a.get("mesh/grid", params={"template": "x"}).status_code == 400
     assert a.get("mesh/grid", params={"thresholds": "[1]"}).status_code == 400
+
+    # The same grid in headless Chromium: every pair drawn, coloured by status, runs linked.
+    browser_view(a, cells)
+
+
+def browser_view(node, cells: dict) -> None:
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.live.test_dashboard import ARTIFACTS, CHROMIUM_ARGS
+
+    path = shutil.which("chromium") or require_program("chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                ignore_https_errors=True, viewport={"width": 1200, "height": 700}
+            )
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(node.url("dashboard/") + "#/mesh/0/all")
+            page.wait_for_selector("table.grid td.cell[data-status]", timeout=20000)
+            drawn = page.locator("table.grid td.cell[data-status]")
+            assert drawn.count() == len(cells) == 6
+            for i in range(drawn.count()):
+                td = drawn.nth(i)
+                key = (td.get_attribute("data-source"), td.get_attribute("data-destination"))
+                assert td.get_attribute("data-status") == cells[key]["status"]
+            ok = page.locator('td.cell[data-status="ok"] a')
+            assert ok.count() == sum(c["status"] == "ok" for c in cells.values()) == 4
+            assert "ms" in ok.first.inner_text()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-mesh.png"), full_page=True)
+            ok.first.click()  # a run on this node opens the run page
+            page.wait_for_function("location.hash.startsWith('#/run/')", timeout=10000)
+            assert not errors, errors
+        finally:
+            browser.close()
