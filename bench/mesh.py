@@ -57,6 +57,7 @@ def template(nodes: list[Node]) -> dict:
                     "dest": "{% address[1] %}",
                     "source-node": "{% pscheduler_address[0] %}",
                     "dest-node": "{% pscheduler_address[1] %}",
+                    "schema": 3,
                     "duration": "PT2S",
                     "link-rtt": "PT0.01S",
                 },

@@ -158,3 +158,27 @@ def test_agent_keeps_tasks_in_line_with_the_template(pair):
         assert mine.json()["detail"]["enabled"] is True
     finally:
         served.close()
+
+
+def test_agent_renews_tasks_before_they_end(make_node):
+    """With a 20 s task lifetime the agent posts a replacement once less than 10 s remain and
+    deletes the old task; the replacement ends later."""
+    a = make_node(host="127.0.0.2")
+    template = template_for(a, a)
+    template["groups"]["ab"] = {"type": "list", "addresses": [{"name": "a"}]}
+    template["tests"]["rtt"]["spec"] = {"dest": "{% address[0] %}", "count": 1}
+    settings = {"interval": "PT2S", "task-ttl": "PT20S"}
+    Path(a.state_dir, "psconfig-agent.json").write_text(json.dumps(settings))
+    Path(a.state_dir, "psconfig.d").mkdir()
+    Path(a.state_dir, "psconfig.d", "one.json").write_text(json.dumps(template))
+    (first,) = wait_for(lambda: agent_tasks(a), timeout=60, what="the agent posts its task")
+
+    def renewed():
+        tasks = agent_tasks(a)
+        return len(tasks) == 1 and tasks[0]["href"] != first["href"] and tasks
+
+    (second,) = wait_for(renewed, timeout=40, interval=0.5, what="a renewal")
+    assert second["schedule"]["until"] > first["schedule"]["until"]
+    old = a.get(first["href"].split("/pscheduler/", 1)[1], params={"detail": "1"})
+    assert old.json()["detail"]["enabled"] is False
+    assert a.get("status").json()["psconfig"]["tasks"]["renewed"] >= 1
