@@ -6,11 +6,69 @@ from flask import Blueprint, request
 
 from pscheduler.api import context
 from pscheduler.api.args import arg_json
+from pscheduler.api.doc import doc, json_body, query, text_error
 from pscheduler.api.responses import ok_json
 from pscheduler.errors import BadRequest, NotFound
 from pscheduler.psconfig import grid, sources
 
 bp = Blueprint("mesh", __name__)
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_CELL = {
+    "type": "object",
+    "required": ["source", "destination", "status"],
+    "properties": {
+        "source": {"type": "string"},
+        "destination": {"type": "string"},
+        "lead": {"type": "string"},
+        "status": {
+            "enum": ["ok", "warning", "critical", "failed", "missing", "pending", "unreachable"]
+        },
+        "values": {"type": "object"},
+        "summary": {"type": "string"},
+        "run": {"type": ["string", "null"]},
+        "task": {"type": ["string", "null"]},
+        "time": {"type": ["string", "null"]},
+    },
+}
+_GRID = {
+    "type": "object",
+    "required": ["grids", "thresholds"],
+    "properties": {
+        "template": {"type": "integer"},
+        "source": {"type": "string"},
+        "group": {"type": ["string", "null"]},
+        "time": {"type": "string"},
+        "thresholds": {"type": "object"},
+        "errors": _STRINGS,
+        "grids": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "task": {"type": "string"},
+                    "test": {"type": "string"},
+                    "group": {"type": "string"},
+                    "sources": _STRINGS,
+                    "destinations": _STRINGS,
+                    "cells": {"type": "array", "items": _CELL},
+                },
+            },
+        },
+    },
+}
+_TEMPLATES = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["template", "source", "groups"],
+        "properties": {
+            "template": {"type": "integer"},
+            "source": {"type": "string"},
+            "groups": _STRINGS,
+        },
+    },
+}
 
 
 def _templates() -> list[tuple[str, dict]]:
@@ -18,6 +76,10 @@ def _templates() -> list[tuple[str, dict]]:
     return sources.cached(config.config_dir, config.state_dir)
 
 
+@doc(
+    "The node's pSConfig templates (local files and remote copies) and their groups",
+    {200: json_body(_TEMPLATES)},
+)
 @bp.get("/mesh")
 def mesh_templates():
     return ok_json(
@@ -28,6 +90,23 @@ def mesh_templates():
     )
 
 
+@doc(
+    "Sources x destinations per task of a template group, with each pair's latest run",
+    {
+        200: json_body(_GRID),
+        400: text_error("Bad template number or thresholds"),
+        404: text_error("No such template or group"),
+    },
+    [
+        query("template", {"type": "integer", "minimum": 0}, "Template number (default 0)"),
+        query("group", {"type": "string"}, "Group name (default: every group)"),
+        query(
+            "thresholds",
+            {"type": "string"},
+            'JSON: {"rtt": {"metric": "loss", "warning": 0.01, "critical": 0.1}}',
+        ),
+    ],
+)
 @bp.get("/mesh/grid")
 def mesh_grid():
     templates = _templates()
