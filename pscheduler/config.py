@@ -40,7 +40,7 @@ class Config:
     cert: str = ""
     key: str = ""
     limits: str = ""
-    ntp_server: str = "pool.ntp.org"
+    ntp_server: str = ""  # compared with in /status only; /clock never asks NTP
     debug: bool = False
     api_workers: int = 2
 

@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from pscheduler.api import MAX_API, context
 from pscheduler.api.responses import ok_json
 from pscheduler.errors import BadRequest
-from pscheduler.node import clock, mtu, status
+from pscheduler.node import clock, identity, mtu, status
 from pscheduler.node import host as hoststatus
 from pscheduler.toolkit.iso8601 import duration_to_iso
 
@@ -29,12 +29,12 @@ def api_level():
 
 @bp.get("/hostname")
 def hostname():
-    return ok_json(context.config().hostname or socket.getfqdn())
+    return ok_json(identity.host_name())
 
 
 @bp.get("/clock")
 def clock_view():
-    return ok_json(clock.clock_state(context.config().ntp_server))
+    return ok_json(clock.clock_state())
 
 
 @bp.get("/schedule-horizon")
@@ -54,4 +54,5 @@ def mtu_safe():
 def node_status():
     body = status.node_status(context.db(), context.limits_status())
     body["host"] = hoststatus.host_status(context.config().state_dir)
+    body["clock"] = clock.clock_diagnosis(context.config().ntp_server)
     return ok_json(body)

@@ -99,13 +99,9 @@ def _wait_args() -> tuple[float, bool, bool]:
 
 @bp.get("/tasks/<task_uuid>/runs/<run_ref>")
 def get_run(task_uuid: str, run_ref: str):
+    # As the original: ``wait`` defaults to 30 s, and the aliases wait for a run to exist
+    # (the original CLI asks for ``runs/first`` of a task just posted, with no ``wait``).
     wait, wait_local, wait_merged = _wait_args()
-    if (
-        run_ref in ("first", "next")
-        and not (wait_local or wait_merged)
-        and "wait" not in request.args
-    ):
-        wait = 0.0
     row = _task(task_uuid)
     run = runs.get(context.db(), row, run_ref, wait, wait_local, wait_merged)
     body = wire.run_json(

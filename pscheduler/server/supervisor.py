@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--hostname", help="the name this node puts in URLs")
     parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
-    parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
+    parser.add_argument(
+        "--ntp-server", help="NTP server /status compares the clock with (default: none)"
+    )
     parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
