@@ -33,10 +33,11 @@ SCHEMAS = {
             "time": TIMESTAMP,
             "synchronized": {"type": "boolean"},
             "source": {"enum": ["chrony", "ntp", "unknown"]},
-            "reference": {"type": "string"},
-            "offset": {"type": "number", "description": "seconds"},
-            "error": {"type": "string"},
+            "reference": {"type": "string", "description": "only when synchronized"},
+            "offset": {"type": "number", "description": "seconds; only when synchronized"},
         },
+        "additionalProperties": False,
+        "description": "The original's SystemClockStatus: other hosts validate it strictly.",
     },
     "NodeStatus": {
         "type": "object",
@@ -57,6 +58,18 @@ SCHEMAS = {
                 },
             },
             "host": {"type": "object", "description": "load, cpu, memory and disk use"},
+            "clock": {
+                "type": "object",
+                "description": "/clock's answer (less time) with the kernel's clock state, "
+                "the reason it is not synchronized (problem) and, with --ntp-server, ntp-check",
+                "properties": {
+                    "synchronized": {"type": "boolean"},
+                    "source": {"type": "string"},
+                    "kernel": {"type": ["object", "null"]},
+                    "problem": {"type": "string"},
+                    "ntp-check": {"type": "object"},
+                },
+            },
         },
     },
 }
@@ -78,12 +91,14 @@ PATHS = {
     },
     "/pscheduler/hostname": {
         "get": op(
-            "The node's idea of its own name", {"200": json_body({"type": "string"})}, tags=TAGS
+            "The host's name (or its best address when the name does not resolve)",
+            {"200": json_body({"type": "string"})},
+            tags=TAGS,
         )
     },
     "/pscheduler/clock": {
         "get": op(
-            "Clock state (chrony, ntpd or an NTP query)",
+            "Clock state from the system (kernel, chrony or ntpd), the original's keys only",
             {"200": json_body({"$ref": "#/components/schemas/Clock"})},
             tags=TAGS,
         )
