@@ -24,6 +24,7 @@ _ENV = {
     "key": "PSCHEDULER_KEY",
     "limits": "PSCHEDULER_LIMITS",
     "ntp_server": "PSCHEDULER_NTP_SERVER",
+    "cymru_resolver": "PSCHEDULER_CYMRU_RESOLVER",
     "debug": "PSCHEDULER_DEBUG",
     "api_workers": "PSCHEDULER_API_WORKERS",
 }
@@ -41,6 +42,8 @@ class Config:
     key: str = ""
     limits: str = ""
     ntp_server: str = ""  # compared with in /status only; /clock never asks NTP
+    # DNS server (HOST[:PORT]) for Team Cymru look-ups; empty: the system's resolvers.
+    cymru_resolver: str = ""
     debug: bool = False
     api_workers: int = 2
 

@@ -8,7 +8,7 @@ from pscheduler import catalog
 from pscheduler.api.args import arg_boolean, arg_integer, arg_json
 from pscheduler.api.responses import base_url, ok_json, root_url
 from pscheduler.errors import BadRequest
-from pscheduler.toolkit.jsonval import sanitize
+from pscheduler.toolkit.jsonval import json_load, sanitize
 
 bp = Blueprint("catalog", __name__)
 
@@ -54,7 +54,12 @@ def spec_is_valid(name: str):
     catalog.test(name)
     if "spec" not in request.args:
         raise BadRequest("No test spec provided")
-    return ok_json(catalog.spec_is_valid(name, arg_json("spec")))
+    try:
+        spec = json_load(request.args["spec"])
+    except ValueError as exc:
+        # The original hands the text to the plugin, which answers that it is not valid.
+        return ok_json({"valid": False, "error": str(exc)})
+    return ok_json(catalog.spec_is_valid(name, spec))
 
 
 @bp.get("/tests/<name>/tools")

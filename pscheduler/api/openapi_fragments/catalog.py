@@ -152,10 +152,10 @@ PATHS = {
     },
     "/pscheduler/tests/{name}/spec/is-valid": {
         "get": op(
-            "Validate a test spec",
+            "Validate a test spec (text that is not JSON gets `valid: false` too)",
             {
                 "200": _VALIDITY,
-                "400": text_error("`No test spec provided` or invalid JSON"),
+                "400": text_error("`No test spec provided`"),
                 "404": _NOT_AVAILABLE,
             },
             [
