@@ -6,14 +6,17 @@ is not installed here, so its contracts are written down as schemas and checks b
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 import time
 
 import jsonschema
+import pytest
 
+from pscheduler.toolkit.iso8601 import utcnow
 from tests.helpers import require_program
-from tests.multi.common import merged, post_task, run_uuid
+from tests.multi.common import first_run, merged, post_task, run_uuid, runs_of
 
 # The original's SystemClockStatus (its JSON dictionary): nothing else is allowed, and the
 # original's clock test validates the remote side's /clock against it.
@@ -105,3 +108,33 @@ def test_task_detail_as_the_original(nodes):
 def test_hostname_is_the_hosts_name(nodes):
     for node in nodes:
         assert node.get("hostname").json() == socket.gethostname()
+
+
+def test_placement_ending_too_close_to_the_start_is_undone_everywhere(nodes, monkeypatch):
+    """Every participant must hold the full participant data (iperf3's port and credentials)
+    before the run starts, or it runs without them.  A placement whose distribution ends too
+    close to the start is undone on every node, as a conflict the scheduler retries later."""
+    from pscheduler.db import Database
+    from pscheduler.scheduling import coplace
+
+    a, b = nodes
+    require_program("iperf3")
+    task = post_task(a, throughput(b), {"start": "PT1H"})
+    db = Database(a.dsn, maxconn=2)
+    try:
+        placed = first_run(a, task)["href"]  # the scheduler's own run, an hour ahead
+        row = db.one("task_by_uuid", {"uuid": task})
+        attempt = coplace._Attempt(db, db.one("multi_task", {"id": row["id"]}), a.host)
+        # Any start is "too close" with this margin: the attempt must get all the way through
+        # the distribution and then be undone.
+        monkeypatch.setattr(coplace, "TOLD_BEFORE", dt.timedelta(hours=2))
+        with pytest.raises(coplace._Failed) as failed:
+            attempt.put_everywhere(utcnow() + dt.timedelta(seconds=30))
+        assert failed.value.conflict and "too close to its start" in failed.value.reason
+        for node in (a, b):
+            assert [r["href"].rsplit("/", 1)[1] for r in runs_of(node, task)] == [
+                placed.rsplit("/", 1)[1]
+            ], node.host
+    finally:
+        db.close()
+        a.delete(f"tasks/{task}")
