@@ -41,7 +41,7 @@ bp = Blueprint("runs", __name__)
 _WAIT = query(
     "wait",
     {"type": "integer", "minimum": 0, "maximum": 600},
-    "Seconds to wait (default 30; 0 for `first`/`next` unless a wait flag is given)",
+    "Seconds to wait (default 30, for `first`/`next` too, as the original; 0: look once)",
 )
 _RUN_FROM_URL = "$response.body#regex:runs.([0-9a-fA-F-]+)$"
 
@@ -172,7 +172,7 @@ def _wait_args() -> tuple[float, bool, bool]:
 
 
 @doc(
-    "One run; `first` and `next` wait up to `wait` s for one to exist",
+    "One run; `first` and `next` wait up to `wait` s (default 30, as the original) for one",
     {
         200: json_body(ref("Run")),
         400: text_error("`Cannot wait on local and merged results`, `Wait time must be >= 0`"),
