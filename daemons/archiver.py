@@ -155,6 +155,13 @@ class Archiver:
 
 
 def main(config: Config) -> int:
+    # The plugins read the archive destination policy from the environment (they may import
+    # only the toolkit); a process started alone with flags gets it here.
+    from pscheduler.toolkit import destinations
+
+    os.environ[destinations.ALLOW_ENV] = config.archive_allow
+    os.environ[destinations.DENY_ENV] = config.archive_deny
+    os.environ["PSCHEDULER_LISTEN"] = config.listen  # the node's own API is never a destination
     archiver = Archiver(config)
     try:
         # Our predecessor (its pid is still in the heartbeat row) is dead: its claims are free.

@@ -48,12 +48,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--hostname", help="the name this node puts in URLs")
     parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
-    parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
+    parser.add_argument(
+        "--ntp-server", help="NTP server /status compares the clock with (default: none)"
+    )
     parser.add_argument(
         "--cymru-resolver",
         help="DNS server HOST[:PORT] for Team Cymru bogon/AS look-ups (default: the system's)",
     )
     parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
+    parser.add_argument(
+        "--archive-allow",
+        help="networks archives may reach despite the defaults (e.g. 127.0.0.1/32,unix)",
+    )
+    parser.add_argument("--archive-deny", help="networks archives may never reach")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the whole node (the default)")
@@ -143,6 +150,8 @@ def build_config(args: argparse.Namespace) -> Config:
         "ntp_server",
         "cymru_resolver",
         "api_workers",
+        "archive_allow",
+        "archive_deny",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -253,9 +262,9 @@ class Supervisor:
 def run_node(config: Config) -> int:
     from pscheduler.db import migrate
     from pscheduler.db.embedded import EmbeddedPostgres
-    from pscheduler.server.tls import ensure_certificate
+    from pscheduler.server.tls import ensure_certificate, make_private
 
-    os.makedirs(config.state_dir, exist_ok=True)
+    os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
     embedded = None
     if not config.dsn:
         embedded = EmbeddedPostgres(config.state_dir)
@@ -265,6 +274,7 @@ def run_node(config: Config) -> int:
         migrate.upgrade(config.dsn)
         if config.tls:
             ensure_certificate(config.cert, config.key, config.hostname)
+        make_private(config.state_dir)
         return Supervisor(config).run()
     finally:
         if embedded is not None:
@@ -287,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
+    from pscheduler.toolkit.destinations import validate_lists
+
+    try:
+        validate_lists(config.archive_allow, config.archive_deny)
+    except ValueError as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 2
     if config.cymru_resolver:  # read by pscheduler.toolkit.cymru in this process too
         os.environ["PSCHEDULER_CYMRU_RESOLVER"] = config.cymru_resolver
     quiet = command in ("run", "db", "token") or (

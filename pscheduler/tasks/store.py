@@ -37,11 +37,19 @@ def list_rows(db: Database, json_filter: Any) -> list[dict]:
 
 
 def may_write(row: dict, requester: str | None, key: str | None, local: bool) -> bool:
-    """Write access as the original grants it (spec/api.md §5)."""
+    """Write access as the original grants it (spec/api.md §5), with two changes.
+
+    ``local`` is an operator's admin token, never a local source address (see
+    ``pscheduler.api.context.privileged``).  In exchange, the task's own requester may also
+    write to a lead copy that has a participant key: the original let it through by its
+    local address, and a remote requester already may for single-participant tasks.
+    """
     if local:
         return True
     if row["participant_key"]:
-        return key is not None and secrets.compare_digest(str(key), row["participant_key"])
+        if key is not None and secrets.compare_digest(str(key), row["participant_key"]):
+            return True
+        return requester is not None and requester == (row["hints"] or {}).get("requester")
     user_key = (row["json"] or {}).get("_key")
     if user_key and key is not None and secrets.compare_digest(str(key), str(user_key)):
         return True

@@ -35,7 +35,11 @@ ORDER BY lower(r.times), r.id;
 SELECT 1 AS found FROM task WHERE uuid = %(uuid)s::uuid;
 
 -- name: monitor_workflow_create
-INSERT INTO monitor_workflow (id, name) VALUES (%(id)s, %(name)s) RETURNING id;
+INSERT INTO monitor_workflow (id, name, creator, key_hash)
+VALUES (%(id)s, %(name)s, %(creator)s, %(key_hash)s) RETURNING id;
+
+-- name: monitor_workflow_owner
+SELECT creator, key_hash FROM monitor_workflow WHERE id = %(id)s;
 
 -- name: monitor_workflows
 -- Workflows reported by outside clients, with their jobs counted by status.
