@@ -43,7 +43,7 @@ class Config:
     cert: str = ""
     key: str = ""
     limits: str = ""
-    ntp_server: str = "pool.ntp.org"
+    ntp_server: str = ""  # compared with in /status only; /clock never asks NTP
     # DNS server (HOST[:PORT]) for Team Cymru look-ups; empty: the system's resolvers.
     cymru_resolver: str = ""
     debug: bool = False

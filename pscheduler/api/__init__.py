@@ -151,6 +151,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         dashboard,
         events,
         limits,
+        mesh,
         meta,
         metrics,
         monitor,
@@ -175,6 +176,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         events,
         metrics,
         dashboard,
+        mesh,
         openapi,
     )
     for module in blueprints:

@@ -255,6 +255,16 @@ def validate(task: Any, now: dt.datetime) -> tuple[dict, dict]:
     return task, schedule
 
 
+# Hints the limits see at submission but the task does not keep: the original's stored hints
+# (shown as detail.hints, used again for each run's limits) are the requester's alone.
+_UNSTORED_HINTS = ("server",)
+
+
+def stored_hints(hints: dict) -> dict:
+    """The hints a task keeps, as the original shows them in ``detail.hints``."""
+    return {k: v for k, v in hints.items() if k not in _UNSTORED_HINTS}
+
+
 def create(
     db: Database,
     body: Any,
@@ -320,7 +330,7 @@ def create(
         "participant": 0,
         "participant_key": key,
         "enabled": not multi,
-        "hints": hints,
+        "hints": stored_hints(hints),
         "diags": diags,
         "cli": Json(cli),
         "priority": priority,

@@ -247,7 +247,7 @@ def accept(
         "participant": number,
         "participant_key": None,
         "enabled": True,
-        "hints": hints,
+        "hints": tasks.stored_hints(hints),
         "diags": diags,
         "cli": Json(cli),
         "priority": body.get("priority"),
