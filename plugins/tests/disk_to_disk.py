@@ -123,8 +123,8 @@ def pscheduler_tests() -> list[Test]:
         Test(
             enumeration=enumeration(
                 "disk-to-disk",
-                "Measure the time to copy a file from a URL to disk",
-                scheduling_class="normal",
+                "Network testing of throughput and Read/Write speeds",
+                scheduling_class="background",
             ),  # fmt: skip
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,

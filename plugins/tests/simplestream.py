@@ -131,8 +131,8 @@ def pscheduler_tests() -> list[Test]:
         Test(
             enumeration=enumeration(
                 "simplestream",
-                "Stream a string from one host to another",
-                scheduling_class="normal",
+                "Test communication between two hosts using TCP",
+                scheduling_class="background",
             ),  # fmt: skip
             spec_schema=SPEC_SCHEMA,
             spec_is_valid=spec_is_valid,
