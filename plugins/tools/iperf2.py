@@ -117,7 +117,7 @@ def parse(output: str, spec: dict) -> dict | None:
     }
 
 
-PAIR = Pair("iperf", server_argv, client_argv, parse, ports=1)
+PAIR = Pair("iperf", "iperf", server_argv, client_argv, parse, ports=1)
 
 
 def can_run(test: dict) -> dict:

@@ -85,7 +85,7 @@ def parse(output: str, spec: dict) -> dict | None:
     return {"intervals": intervals, "summary": {"streams": [summary], "summary": dict(summary)}}
 
 
-PAIR = Pair("nuttcp", server_argv, client_argv, parse, ports=2)
+PAIR = Pair("nuttcp", "nuttcp", server_argv, client_argv, parse, ports=2)
 
 
 def can_run(test: dict) -> dict:

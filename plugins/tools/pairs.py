@@ -9,17 +9,67 @@ command lines and a parser of the client's output into the throughput result.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pscheduler_plugins.tools.iperf3 import _child, _wait_listening, free_port, setup_time
+from pscheduler_plugins.tools.iperf3 import _child, free_port, setup_time
 
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
 
 DEFAULT_DURATION = 10.0
 RETRY_FOR = 3.0  # seconds a client keeps retrying a refused connection
+
+
+SERVER_WAIT = 5.0  # how long the client waits for a loopback server to listen
+
+
+def _listens(tables: list[str], port: int) -> bool:
+    """Whether /proc's TCP tables show a socket listening (state 0A) on ``port``."""
+    for table in tables:
+        try:
+            with open(table) as rows:
+                for row in rows.readlines()[1:]:
+                    fields = row.split()
+                    if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _server_tables(name: str, port: int) -> list[str]:
+    """The TCP tables of every ``name`` process with ``port`` among its arguments.  A
+    server started inside a context (a network namespace) listens in that namespace, which
+    only its own /proc/<pid>/net shows."""
+    tables = ["/proc/net/tcp", "/proc/net/tcp6"]
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if (
+            argv
+            and os.path.basename(argv[0]).decode(errors="replace") == name
+            and (str(port).encode() in argv)
+        ):
+            tables += [f"/proc/{pid}/net/tcp", f"/proc/{pid}/net/tcp6"]
+    return tables
+
+
+def wait_listening(name: str, port: int, control, started: threading.Thread) -> bool:
+    """Bounded wait until the loopback server (still running) listens on ``port``, probed
+    without connecting: a one-shot server would take the probe for its client."""
+    deadline = time.monotonic() + min(SERVER_WAIT, control.remaining())
+    while time.monotonic() < deadline and started.is_alive():
+        if _listens(_server_tables(name, port), port):
+            return True
+        if control.stop.wait(0.05):
+            return False
+    return False
 
 
 def seconds_of(spec: dict, key: str, default: float) -> float:
@@ -31,6 +81,7 @@ class Pair:
     """How one program serves and measures; ``ports`` is the list of ports it needs."""
 
     name: str
+    program: str
     server: Callable[[dict, list[int]], list[str]]
     client: Callable[[dict, str, list[int]], list[str]]
     parse: Callable[[str, dict], dict | None]
@@ -95,7 +146,7 @@ class Pair:
             target=lambda: served.update(r=server_control.run_program(s_argv)), daemon=True
         )
         server.start()
-        if not _wait_listening(ports[0], control, server):
+        if not wait_listening(self.program, ports[0], control, server):
             server_control.stop.set()
             server.join(5)
             return {

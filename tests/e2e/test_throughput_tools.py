@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from tests.e2e.netns import in_namespace, namespace
 from tests.e2e.test_measurements import measured, tool_diags
 from tests.helpers import free_port, require_program
 
@@ -75,3 +76,25 @@ def test_loopback_throughput_through_a_node(node, tool, program, direct):
     # Same machine, same loopback, seconds apart; the shared CPUs make it noisy.
     assert baseline / 20 < bits < baseline * 20, (bits, baseline)
     assert "Summary" in text and "<table>" in html
+
+
+@pytest.mark.parametrize(("tool", "program"), [("nuttcp", "nuttcp"), ("iperf2", "iperf")])
+def test_loopback_throughput_inside_a_namespace(node, tool, program):
+    """Server and client both run in the task's namespace: the client reaches the server
+    on an address that exists only there."""
+    require_program(program)
+    with namespace(("192.0.2.19",)) as name:
+        task = {
+            "schema": 2,
+            "test": {
+                "type": "throughput",
+                "spec": {"schema": 5, "dest": "192.0.2.19", "loopback": True, "duration": "PT1S"},
+            },
+            "tools": [tool],
+            "contexts": in_namespace(name),
+            "schedule": {},
+        }
+        run, _, _ = measured(node, node.post("tasks", json=task), wait=90)
+    assert run["state"] == "finished", run
+    assert run["result-merged"]["summary"]["summary"]["throughput-bits"] > 1e6
+    assert "192.0.2.19" in tool_diags(run)
