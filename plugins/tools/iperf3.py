@@ -25,7 +25,6 @@ import string
 import subprocess
 import tempfile
 import threading
-import time
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,6 +34,7 @@ from pscheduler_plugins.common import (
     unsupported_keys,
     verdict,
 )
+from pscheduler_plugins.tools.listening import wait_listening
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -341,20 +341,9 @@ def _outcome(done, argv: list[str], udp: bool) -> dict:
 
 
 def _wait_listening(port: int, control, started: threading.Thread) -> bool:
-    """Bounded wait until a loopback server accepts connections on ``port``."""
-    deadline = time.monotonic() + min(SERVER_WAIT, control.remaining())
-    while time.monotonic() < deadline and started.is_alive():
-        # iperf3 -1 serves exactly one test, so probe for the socket, not with a connect.
-        with open("/proc/net/tcp") as tcp4, open("/proc/net/tcp6") as tcp6:
-            listening = (
-                f":{port:04X} 00000000:0000 0A" in tcp4.read()
-                or f":{port:04X} 00000000000000000000000000000000:0000 0A" in tcp6.read()
-            )
-        if listening:
-            return True
-        if control.stop.wait(0.05):
-            return False
-    return False
+    """Bounded wait until a loopback server listens on ``port`` (iperf3 -1 serves exactly
+    one test, so probe for the socket, not with a connect)."""
+    return wait_listening("iperf3", port, control, started)
 
 
 def _child(control) -> RunControl:

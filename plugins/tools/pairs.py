@@ -9,67 +9,18 @@ command lines and a parser of the client's output into the throughput result.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pscheduler_plugins.tools.iperf3 import _child, free_port, setup_time
+from pscheduler_plugins.tools.listening import wait_listening
 
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
 
 DEFAULT_DURATION = 10.0
 RETRY_FOR = 3.0  # seconds a client keeps retrying a refused connection
-
-
-SERVER_WAIT = 5.0  # how long the client waits for a loopback server to listen
-
-
-def _listens(tables: list[str], port: int) -> bool:
-    """Whether /proc's TCP tables show a socket listening (state 0A) on ``port``."""
-    for table in tables:
-        try:
-            with open(table) as rows:
-                for row in rows.readlines()[1:]:
-                    fields = row.split()
-                    if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
-                        return True
-        except OSError:
-            continue
-    return False
-
-
-def _server_tables(name: str, port: int) -> list[str]:
-    """The TCP tables of every ``name`` process with ``port`` among its arguments.  A
-    server started inside a context (a network namespace) listens in that namespace, which
-    only its own /proc/<pid>/net shows."""
-    tables = ["/proc/net/tcp", "/proc/net/tcp6"]
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                argv = cmdline.read().split(b"\0")
-        except OSError:
-            continue
-        if (
-            argv
-            and os.path.basename(argv[0]).decode(errors="replace") == name
-            and (str(port).encode() in argv)
-        ):
-            tables += [f"/proc/{pid}/net/tcp", f"/proc/{pid}/net/tcp6"]
-    return tables
-
-
-def wait_listening(name: str, port: int, control, started: threading.Thread) -> bool:
-    """Bounded wait until the loopback server (still running) listens on ``port``, probed
-    without connecting: a one-shot server would take the probe for its client."""
-    deadline = time.monotonic() + min(SERVER_WAIT, control.remaining())
-    while time.monotonic() < deadline and started.is_alive():
-        if _listens(_server_tables(name, port), port):
-            return True
-        if control.stop.wait(0.05):
-            return False
-    return False
 
 
 def seconds_of(spec: dict, key: str, default: float) -> float:

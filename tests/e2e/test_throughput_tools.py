@@ -78,7 +78,9 @@ def test_loopback_throughput_through_a_node(node, tool, program, direct):
     assert "Summary" in text and "<table>" in html
 
 
-@pytest.mark.parametrize(("tool", "program"), [("nuttcp", "nuttcp"), ("iperf2", "iperf")])
+@pytest.mark.parametrize(
+    ("tool", "program"), [("nuttcp", "nuttcp"), ("iperf2", "iperf"), ("iperf3", "iperf3")]
+)
 def test_loopback_throughput_inside_a_namespace(node, tool, program):
     """Server and client both run in the task's namespace: the client reaches the server
     on an address that exists only there."""
