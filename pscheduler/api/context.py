@@ -9,6 +9,7 @@ from pscheduler.config import Config
 from pscheduler.db import Database
 from pscheduler.node import tokens
 from pscheduler.node.identity import is_local_address
+from pscheduler.tasks import access
 
 
 def config() -> Config:
@@ -45,3 +46,13 @@ def privileged() -> bool:
         return True
     header = request.headers.get("Authorization")
     return bool(header) and tokens.authorized(db(), header, requester) is not None
+
+
+def key() -> str | None:
+    """The ``?key=`` the request presents for a task's secrets."""
+    return request.args.get("key")
+
+
+def check_write(task_row: dict) -> None:
+    """403 unless this request may change the task or its runs (``tasks.access``)."""
+    access.check_write(task_row, hints()["requester"], key(), privileged())

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from typing import Any
 
 from pscheduler import catalog, plugins
 from pscheduler.db import Database
-from pscheduler.errors import BadRequest, Forbidden, NotFound
+from pscheduler.errors import BadRequest, NotFound
 from pscheduler.events.waits import hub
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import utcnow
-from pscheduler.toolkit.jsonval import sanitize
 
 FORMATS = ("application/json", "text/plain", "text/html")
 # Terminal states of runs that will never get a (merged) result.
@@ -112,12 +110,3 @@ def result(db: Database, task_row: dict, ref: str, fmt: str, wait: float) -> tup
     except (PluginError, plugins.PluginFailure) as exc:
         raise BadRequest(f"Failed to format result: {exc}") from None
     return str(text).rstrip(), fmt
-
-
-def sanitized(body: dict, required_key: str | None, key: str | None) -> dict:
-    """Secrets stay hidden unless the right key is given; a wrong key is a 403."""
-    if key is None or required_key is None:
-        return sanitize(body)
-    if not secrets.compare_digest(str(key), str(required_key)):
-        raise Forbidden("Forbidden")
-    return body

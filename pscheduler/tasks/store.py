@@ -1,15 +1,78 @@
-"""Stored tasks: finding, listing, write access and cancelling."""
+"""Stored tasks: the row (built once for the lead and for a participant), finding, listing
+and cancelling.  Who may change a task is ``tasks.access``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import secrets
 import uuid
 from typing import Any
 
-from pscheduler.db import Database
+from psycopg2.extras import Json
+
+from pscheduler import catalog, plugins
+from pscheduler.db import Database, query
 from pscheduler.errors import BadRequest, NotFound
-from pscheduler.scheduling import slots
+from pscheduler.scheduling import slots, timing
+from pscheduler.toolkit.iso8601 import parse_duration
+
+
+def new_row(
+    *,
+    task_uuid: uuid.UUID,
+    task: dict,
+    tool: str,
+    participants: list[str],
+    participant: int,
+    participant_key: str | None,
+    enabled: bool,
+    hints: dict,
+    diags: str,
+    schedule: dict,
+    priority: int | None,
+    next_ideal: dt.datetime | None,
+    lead_bind: str | None,
+) -> dict:
+    """The ``task`` row of a validated task, as the lead and a participant store it.
+
+    Runs the tool's ``duration`` and the test's ``spec-to-cli``: raises the plugin's
+    PluginError, which each caller words for its own request."""
+    test_type = task["test"]["type"]
+    test_obj = {"type": test_type, "spec": task["test"]["spec"]}
+    test = catalog.test(test_type)
+    duration = timing.round_up(plugins.call(catalog.tool(tool), "duration", test_obj))
+    cli = plugins.call(test, "spec_to_cli", task["test"]["spec"])
+    stored = {k: v for k, v in task.items() if k != "participants"}
+    stored.setdefault("schema", 1)
+    stored["tool"] = tool
+    keep = task.get("keep-after-archive")
+    return {
+        "uuid": task_uuid,
+        "json": stored,
+        "test_type": test_type,
+        "tool": tool,
+        "scheduling_class": test.enumeration["scheduling-class"],
+        "participants": Json(participants),
+        "participant": participant,
+        "participant_key": participant_key,
+        "enabled": enabled,
+        "hints": hints,
+        "diags": diags,
+        "cli": Json(cli),
+        "priority": priority,
+        "duration": max(duration, dt.timedelta(seconds=1)),
+        "post": dt.timedelta(0),
+        "next_ideal": next_ideal,
+        "keep_after_archive": parse_duration(keep) if keep is not None else None,
+        "lead_bind": lead_bind,
+        **schedule,
+    }
+
+
+def insert(db: Database, row: dict) -> None:
+    """Store a row made by ``new_row`` (UniqueViolation when the UUID is taken)."""
+    with db.transaction() as cur:
+        cur.execute(query("task_insert"), row)
 
 
 def find_row(db: Database, task_uuid: str | uuid.UUID) -> dict | None:
@@ -34,18 +97,6 @@ def list_rows(db: Database, json_filter: Any) -> list[dict]:
     if json_filter is not None and "\\u0000" in json.dumps(json_filter):
         raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
     return db.all("task_list", {"json": json_filter})
-
-
-def may_write(row: dict, requester: str | None, key: str | None, local: bool) -> bool:
-    """Write access as the original grants it (spec/api.md §5)."""
-    if local:
-        return True
-    if row["participant_key"]:
-        return key is not None and secrets.compare_digest(str(key), row["participant_key"])
-    user_key = (row["json"] or {}).get("_key")
-    if user_key and key is not None and secrets.compare_digest(str(key), str(user_key)):
-        return True
-    return requester is not None and requester == (row["hints"] or {}).get("requester")
 
 
 def cancel(db: Database, row: dict) -> None:
