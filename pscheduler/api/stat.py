@@ -3,17 +3,16 @@ HTTP-queue backlogs, and usage per requester."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, request
+from flask import Blueprint
 
 from pscheduler.api import context
+from pscheduler.api.args import arg_when
 from pscheduler.api.responses import ok, ok_json
 from pscheduler.archiving import deliver as archiving
-from pscheduler.errors import BadRequest, NotFound
+from pscheduler.errors import NotFound
 from pscheduler.node import accounting, status
 from pscheduler.peers import queue as httpqueue
-from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
+from pscheduler.toolkit.vocabulary import COUNTED_STATES
 
 bp = Blueprint("stat", __name__)
 
@@ -23,27 +22,11 @@ def pause_state():
     return ok_json(status.pause_state(context.db()))
 
 
-def _relative_time(name: str) -> dt.datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        if raw[:1] in "+-" and raw[1:2] == "P":
-            delta = parse_duration(raw[1:])
-            now = dt.datetime.now(dt.timezone.utc)
-            return now + delta if raw[0] == "+" else now - delta
-        return parse_timestamp(raw)
-    except ValueError:
-        raise BadRequest(
-            f"Invalid {name} time '{raw}': expecting ISO 8601 or +/-duration"
-        ) from None
-
-
 @bp.get("/stat/runs/<state>")
 def runs_in_state(state: str):
-    if state not in status.RUN_STATES:
+    if state not in COUNTED_STATES:
         raise NotFound()
-    count = status.count_runs(context.db(), state, _relative_time("start"), _relative_time("end"))
+    count = status.count_runs(context.db(), state, arg_when("start"), arg_when("end"))
     return ok(str(count))
 
 
@@ -64,6 +47,6 @@ def http_queue_count(which: str):
 
 @bp.get("/stat/requesters")
 def requesters():
-    start = accounting.parse_when("start", request.args.get("start"))
-    end = accounting.parse_when("end", request.args.get("end"))
+    start = arg_when("start")
+    end = arg_when("end")
     return ok_json(accounting.requesters(context.db(), start, end))

@@ -12,10 +12,9 @@ from pscheduler.errors import BadRequest, NotFound
 from pscheduler.events.waits import hub
 from pscheduler.hookspecs import PluginError
 from pscheduler.toolkit.iso8601 import utcnow
+from pscheduler.toolkit.vocabulary import NO_RESULT_STATES
 
 FORMATS = ("application/json", "text/plain", "text/html")
-# Terminal states of runs that will never get a (merged) result.
-NEVER_RUN = ("nonstart", "canceled", "missed", "preempted", "overdue")
 
 
 def find(db: Database, task_row: dict, ref: str) -> dict | None:
@@ -59,8 +58,8 @@ def get(
 
     def done(r: dict) -> bool:
         if wait_local:
-            return r["result"] is not None or r["state"] in NEVER_RUN
-        if r["state"] in NEVER_RUN:
+            return r["result"] is not None or r["state"] in NO_RESULT_STATES
+        if r["state"] in NO_RESULT_STATES:
             return True  # no result will ever come: answer now rather than at the timeout
         return r["result_full"] is not None and r["state_finished"] and r["state"] != "cleanup"
 

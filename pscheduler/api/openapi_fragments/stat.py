@@ -16,7 +16,7 @@ from pscheduler.api.openapi_fragments.common import (
     query,
     text_error,
 )
-from pscheduler.node.status import RUN_STATES
+from pscheduler.toolkit.vocabulary import COUNTED_STATES
 
 TAGS = ["stat"]
 
@@ -62,7 +62,11 @@ PATHS = {
                 "400": text_error("`Invalid start time '...': expecting ISO 8601 or +/-duration`"),
                 "404": NOT_FOUND,
             },
-            [path("state", {"enum": list(RUN_STATES)}), query("start", _WHEN), query("end", _WHEN)],
+            [
+                path("state", {"enum": list(COUNTED_STATES)}),
+                query("start", _WHEN),
+                query("end", _WHEN),
+            ],
             tags=TAGS,
         )
     },
