@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 
+import ntplib
+
 _STA_UNSYNC = 0x0040
 _TIME_ERROR = 5
 
@@ -84,8 +86,6 @@ def _ntp_query(server: str, timeout: float = 1.0) -> dict:
         if cached and time.monotonic() - cached[0] < 60:
             return cached[1]
     try:
-        import ntplib
-
         response = ntplib.NTPClient().request(server, version=3, timeout=timeout)
         answer = {"source": "ntp", "reference": server, "offset": response.offset}
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised

@@ -21,6 +21,8 @@ from pscheduler.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+# prometheus_client is imported inside the functions below, never at the top: it must not be
+# loaded before ``prepare_multiprocess_dir`` ran (see the module docstring).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RECENT_WINDOW = "PT1H"
 QUANTILES = ("0.5", "0.9", "0.99")

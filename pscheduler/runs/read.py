@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from pscheduler import catalog, plugins
-from pscheduler.db import Database
+from pscheduler.db import Database, Listener
 from pscheduler.errors import BadRequest, NotFound
 from pscheduler.events.waits import hub
 from pscheduler.hookspecs import PluginError
@@ -42,8 +42,6 @@ def get(
     if row is None and ref in ("first", "next") and wait > 0:
         deadline = utcnow() + dt.timedelta(seconds=wait)
         # No run yet: wait for the scheduler to place one (it notifies run_new).
-        from pscheduler.db import Listener
-
         listener = Listener(db.dsn, ["run_new"], "pscheduler-api-alias")
         try:
             while row is None and utcnow() < deadline:

@@ -24,6 +24,7 @@ from pscheduler.errors import BadRequest, Forbidden, NotFound, UpstreamError
 from pscheduler.hookspecs import PluginError
 from pscheduler.node import identity as localhost
 from pscheduler.peers import client as peers
+from pscheduler.peers import queue as httpqueue
 from pscheduler.tasks import create as tasks
 from pscheduler.tasks import store
 from pscheduler.tasks.spec import task_error
@@ -168,8 +169,6 @@ def distribute(db: Database, row: dict, fallback_bind: str | None = None) -> Non
 
 def withdraw(db: Database, task_uuid: str, hosts: list[str], key: str | None, bind: str | None):
     """Delete our task from these participants now, or through the durable queue later."""
-    from pscheduler.peers import queue as httpqueue
-
     for host, (_, err) in zip(
         hosts,
         peers.parallel(hosts, lambda h: peers.delete_task(h, task_uuid, key, bind)),
