@@ -24,6 +24,7 @@ _ENV = {
     "key": "PSCHEDULER_KEY",
     "limits": "PSCHEDULER_LIMITS",
     "ntp_server": "PSCHEDULER_NTP_SERVER",
+    "cymru_resolver": "PSCHEDULER_CYMRU_RESOLVER",
     "debug": "PSCHEDULER_DEBUG",
     "api_workers": "PSCHEDULER_API_WORKERS",
 }
@@ -51,6 +52,8 @@ class Config:
     key: str = ""
     limits: str = ""
     ntp_server: str = "pool.ntp.org"
+    # DNS server (HOST[:PORT]) for Team Cymru look-ups; empty: the system's resolvers.
+    cymru_resolver: str = ""
     debug: bool = False
     api_workers: int = 2
 

@@ -82,7 +82,43 @@ def test_spec_is_valid(node):
     missing = node.get("tests/idle/spec/is-valid", params={"spec": json.dumps({})})
     assert missing.json() == {"valid": False, "error": "At /: 'duration' is a required property"}
     assert node.get("tests/idle/spec/is-valid").text == "No test spec provided\n"
+    # Text that is not JSON is a verdict, not a 400, as in the original (issue 17).
+    garbled = node.get("tests/idle/spec/is-valid", params={"spec": "{nope"})
+    assert garbled.status_code == 200
+    assert garbled.json()["valid"] is False
+    assert garbled.json()["error"].startswith("Invalid JSON:")
     assert node.get("tests/nonesuch/spec/is-valid", params={"spec": "{}"}).status_code == 404
+
+
+def test_spec_parity_with_the_original(node):
+    """cli-to-spec and is-valid answers that differed from the original's (issue 17)."""
+
+    def spec(test, args):
+        r = node.get(f"tests/{test}/spec", params={"args": json.dumps(args)})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def valid(test, body):
+        return node.get(f"tests/{test}/spec/is-valid", params={"spec": json.dumps(body)}).json()
+
+    assert spec("throughput", ["-d", "x", "-t", 10, "--omit", 5]) == {
+        "schema": 1,
+        "dest": "x",
+        "duration": "PT10S",
+        "omit": "PT5S",
+    }
+    assert spec("idleex", ["-d", "PT1S", "--host-node", "n.example:443"])["host-node"] == (
+        "n.example:443"
+    )
+    assert spec("idlebgm", ["-i", "PT2S"]) == {"schema": 1, "interval": "PT2S"}
+    assert spec("idlebgm", ["--interval", "3"]) == {"schema": 1, "interval": "PT3S"}
+    assert valid("http", {"url": "not a url"}) == {"valid": True}
+    assert valid("idlebgm", {"duration": "PT10S", "interval": "PT2S"}) == {"valid": True}
+    two = {"schema": 2, "duration": "PT1S", "host": ["a"]}
+    assert valid("idle", two) == {"valid": True}
+    assert valid("idleex", two)["valid"] is False
+    assert valid("idlebgm", two)["valid"] is False
+    assert valid("latency", {"dest": "b", "flip": True})["valid"] is False
 
 
 def test_tools_for_test(node):
@@ -123,8 +159,11 @@ def test_tool_survey_api6_and_older(node):
 def test_data_is_valid(node):
     r = node.get("archivers/bitbucket/data-is-valid", params={"data": "{}"})
     assert r.json() == {"valid": True}
-    r = node.get("archivers/failer/data-is-valid", params={"data": json.dumps({"fail": 2})})
+    r = node.get("archivers/failer/data-is-valid", params={"data": json.dumps({"fail": "a"})})
     assert r.json()["valid"] is False and r.json()["error"].startswith("At /fail:")
+    # The original's ``fail`` is any float, not a probability (issue 17).
+    r = node.get("archivers/failer/data-is-valid", params={"data": json.dumps({"fail": 3})})
+    assert r.json() == {"valid": True}
     assert node.get("archivers/bitbucket/data-is-valid").text == "No archive data provided\n"
     assert node.get("contexts/changenothing/data-is-valid").text == "No context data provided\n"
     assert node.get("contexts/changenothing/data-is-valid", params={"data": "{}"}).json() == {

@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 import time
 
-from pscheduler_plugins.common import DURATION, PROBABILITY, enumeration
+from pscheduler_plugins.common import DURATION, enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration
 
-_COMMON = {"delay": DURATION, "fail": PROBABILITY, "retry": PROBABILITY}
+# ``fail`` and ``retry`` are any number, as the original's data-is-valid has them (a value
+# past 1 simply always fails or always retries).
+_COMMON = {"delay": DURATION, "fail": {"type": "number"}, "retry": {"type": "number"}}
 DATA_SCHEMA = {
     "type": "object",
     "properties": {

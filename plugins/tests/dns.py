@@ -89,7 +89,8 @@ RESULT_SCHEMA = {
     "then": {"required": ["succeeded", "time", "record"]},
 }
 
-_VALUED = ["host", "host-node", "nameserver", "query", "record", "timeout"]
+# The original's order, which /tasks/<t>/cli shows.
+_VALUED = ["host", "host-node", "nameserver", "record", "query", "timeout"]
 EPILOG = """Examples:
   task dns --query www.example.net --record a
       Time an A query with this host's resolver

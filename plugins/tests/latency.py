@@ -57,7 +57,19 @@ _ADDED = {"reverse": (2, BOOLEAN), "traverse-nat": (3, BOOLEAN), "protocol": (4,
 VERSIONS = {
     n: with_schema(_BASE, n, {k: t for k, (v, t) in _ADDED.items() if v <= n}) for n in range(1, 5)
 }
-SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
+SPEC_SCHEMA, _schema_is_valid = versioned(VERSIONS)
+
+
+def spec_is_valid(spec: dict) -> dict:
+    """The schema, then the original's rule that ``flip`` needs a ``source``."""
+    verdict = _schema_is_valid(spec)
+    if verdict["valid"] and spec.get("flip") and "source" not in spec:
+        return {
+            "valid": False,
+            "error": "You must specify both source and dest when using the flip option",
+        }
+    return verdict
+
 
 _RAW = {
     "type": "object",
@@ -135,16 +147,16 @@ OPTIONS = [
     ("packet-padding", "-p", int, "Bytes of padding per packet"),
     ("ctrl-port", "-C", int, "Server control port"),
     ("data-ports", "-P", str, "Data port range, lower-upper"),
-    ("ip-tos", None, int, "IP TOS octet"),
+    ("ip-tos", "-T", int, "IP TOS octet"),
     ("ip-version", None, int, "IP version (4 or 6)"),
     ("bucket-width", "-b", float, "Histogram bin width (seconds)"),
     ("protocol", None, str, "Protocol (owamp, twamp, icmp)"),
 ]
 BOOLS = [
-    ("output-raw", "-r", "Include every packet in the result"),
-    ("flip", "-f", "Reverse the roles of the hosts"),
-    ("reverse", "-R", "Measure from dest to source"),
-    ("traverse-nat", "-T", "Traverse NAT"),
+    ("output-raw", "-R", "Include every packet in the result"),
+    ("flip", "-f", "Have the dest start the client (needs a source)"),
+    ("reverse", None, "Report the dest-to-source direction (spec schema 2)"),
+    ("traverse-nat", None, "Traverse NAT (spec schema 3)"),
 ]
 
 EPILOG = """Examples:
@@ -162,7 +174,12 @@ def cli_to_spec(args: list) -> dict:
     for key, short, text in BOOLS:
         dest = key.replace("-", "_")
         parser.add_argument(
-            short, f"--{key}", dest=dest, action="store_true", default=None, help=text
+            *([short] if short else []),
+            f"--{key}",
+            dest=dest,
+            action="store_true",
+            default=None,
+            help=text,
         )
         parser.add_argument(
             f"--no-{key}", dest=dest, action="store_false", help=f"Opposite of --{key}"

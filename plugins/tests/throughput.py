@@ -194,14 +194,32 @@ def _link_rtt(text: str) -> str:
     return text
 
 
-# (key, short options, kind, help); kind: str, int, si, bool, rtt
+def _seconds_or_iso(key: str):
+    """``10`` -> ``PT10S`` (whole numbers are seconds, as in the original's -t, -i and -O);
+    ISO 8601 as given."""
+
+    def convert(text: str) -> str:
+        if re.fullmatch(r"\d+", text):
+            return f"PT{int(text)}S"
+        try:
+            parse_duration(text)
+        except ValueError as exc:
+            raise UsageError(
+                f'Invalid value "{text}" for {key}: use ISO 8601 or whole seconds'
+            ) from exc
+        return text
+
+    return convert
+
+
+# (key, short options, kind, help); kind: str, int, si, bool, rtt, secs
 OPTIONS = [
     ("source", ["-s"], "str", "The sender"),
     ("source-node", [], "str", "pScheduler node on the sender"),
     ("dest", ["-d"], "str", "The receiver"),
     ("dest-node", [], "str", "pScheduler node on the receiver"),
-    ("duration", ["-t"], "str", "Test length (ISO 8601)"),
-    ("interval", ["-i"], "str", "Reporting interval (ISO 8601)"),
+    ("duration", ["-t"], "secs", "Test length (ISO 8601 or seconds)"),
+    ("interval", ["-i"], "secs", "Reporting interval (ISO 8601 or seconds)"),
     ("parallel", ["-P"], "int", "Parallel streams"),
     ("udp", ["-u"], "bool", "Use UDP instead of TCP"),
     ("bandwidth", ["-b"], "si", "Rate limit in bits/s (SI suffixes allowed)"),
@@ -213,8 +231,8 @@ OPTIONS = [
     ("buffer-length", ["-l"], "si", "Read/write buffer length"),
     ("ip-tos", ["-S"], "int", "IP TOS octet"),
     ("ip-version", [], "int", "IP version (4 or 6)"),
-    ("local-address", [], "str", "Local bind address"),
-    ("omit", ["-O"], "str", "Initial period left out of the summary (ISO 8601)"),
+    ("local-address", ["-B"], "str", "Local bind address"),
+    ("omit", ["-O"], "secs", "Initial period left out of the summary (ISO 8601 or seconds)"),
     ("no-delay", [], "bool", "Set TCP_NODELAY"),
     ("congestion", [], "str", "Congestion-control algorithm"),
     ("zero-copy", ["-Z"], "bool", "Use zero-copy sends"),
@@ -256,6 +274,8 @@ def cli_to_spec(args: list) -> dict:
             value = si_number(value, key)
         elif kind == "rtt":
             value = _link_rtt(value)
+        elif kind == "secs":
+            value = _seconds_or_iso(key)(value)
         spec[key] = value
     if "flow-label" in spec:
         spec["ip-version"] = 6

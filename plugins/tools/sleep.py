@@ -51,6 +51,33 @@ def run(input: dict, control) -> dict:
     return result
 
 
+def run_bgm(input: dict, control) -> dict:
+    """Like ``run``, but with an ``interval`` a background-multi run reports once per interval
+    (each report becomes a run of its own), then the remainder at the end."""
+    spec = input["test"]["spec"]
+    if "interval" not in spec or control.emit is None:
+        return run(input, control)
+    start = parse_timestamp(input["schedule"]["start"])
+    total = parse_duration(spec["duration"])
+    step = parse_duration(spec["interval"])
+    if not control.sleep_until(start):
+        return {"succeeded": False, "error": "Run was cancelled."}
+    elapsed = dt.timedelta()
+    while step > dt.timedelta() and elapsed + step < total:
+        if not control.sleep_until(start + elapsed + step):
+            return {"succeeded": False, "error": "Run was cancelled."}
+        elapsed += step
+        control.emit({"schema": 1, "succeeded": True, "duration": duration_to_iso(step)})
+    if not control.sleep_until(start + total):
+        return {"succeeded": False, "error": "Run was cancelled."}
+    control.emit({"schema": 1, "succeeded": True, "duration": duration_to_iso(total - elapsed)})
+    result = {"succeeded": True, "result": {"time-slept": duration_to_iso(total)}}
+    comments = _comments(spec)
+    if comments:
+        result["diags"] = comments
+    return result
+
+
 def merged_results(test: dict, results: list) -> dict:
     first = results[0] if results else None
     if not isinstance(first, dict) or not first.get("succeeded"):
@@ -59,11 +86,11 @@ def merged_results(test: dict, results: list) -> dict:
     return {"schema": 1, "succeeded": True, "duration": first["result"]["time-slept"]}
 
 
-def _tool(name: str, description: str, tests: list[str], low, high) -> Tool:
+def _tool(name: str, description: str, tests: list[str], low, high, runner=run) -> Tool:
     return Tool(
         enumeration=enumeration(name, description, tests=tests, preference=0),
         duration=_duration,
-        run=run,
+        run=runner,
         can_run=_can_run(low, high),
         merged_results=merged_results,
     )
@@ -74,5 +101,12 @@ def pscheduler_tools() -> list[Tool]:
     return [
         _tool("snooze", "Sleep for short periods", ["idle", "idleex", "idlenorm"], None, 60),
         _tool("sleep", "Sleep for longer periods", ["idle", "idleex", "idlenorm"], 15, 3600),
-        _tool("sleepbgm", "Sleep as a background-multi tool", ["idlebgm"], None, 3600),
+        _tool(
+            "sleepbgm",
+            "Sleep as a background-multi tool",
+            ["idlebgm"],
+            None,
+            3600,
+            runner=run_bgm,
+        ),
     ]

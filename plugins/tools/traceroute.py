@@ -1,7 +1,9 @@
 """``traceroute`` and ``tracepath``: run the trace test (spec §6.3).
 
 Both run numerically (``-n``) and reverse-resolve hop addresses themselves, bounded in time.
-AS lookups need the network and are not made; ``as`` is accepted and ignored.
+Unless ``as`` is false, each routable hop gets ``as: {number, owner}`` from Team Cymru's DNS
+(``pscheduler.toolkit.cymru``), all hops at once within ``AS_TIMEOUT``; hops whose look-up
+gives no answer (off the internet: all of them) simply have no ``as``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pscheduler_plugins.common import (
 )
 
 from pscheduler.hookspecs import Tool, hookimpl
+from pscheduler.toolkit import cymru
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
 
 # traceroute's annotations after an RTT.
@@ -107,6 +110,17 @@ def _add_hostnames(hops: list[dict]) -> None:
             hop["hostname"] = names.get(hop["ip"], hop["ip"])
 
 
+AS_TIMEOUT = 2.0  # seconds for every hop's AS look-up together (the duration allows 4)
+
+
+def add_ases(hops: list[dict], timeout: float = AS_TIMEOUT) -> None:
+    """Give each hop whose address Team Cymru maps to an AS its ``as`` {number, owner}."""
+    found = cymru.bulk_as([h["ip"] for h in hops if h.get("ip")], timeout=timeout)
+    for hop in hops:
+        if hop.get("ip") in found:
+            hop["as"] = found[hop["ip"]]
+
+
 def _runner(prog: str, argv_of, parse):
     def run(input: dict, control) -> dict:
         spec = input["test"]["spec"]
@@ -122,6 +136,8 @@ def _runner(prog: str, argv_of, parse):
             return failed(f"No hops found in {prog}'s output", diags)
         if spec.get("hostnames", True):
             _add_hostnames(hops)
+        if spec.get("as", True):
+            add_ases(hops)
         return {
             "succeeded": True,
             "result": {"succeeded": True, "paths": [hops]},

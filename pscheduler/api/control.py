@@ -11,12 +11,16 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from pscheduler.api import context
+from pscheduler.api.doc import FORBIDDEN, doc, json_body, query, text_error
 from pscheduler.api.responses import ok_json, text
+from pscheduler.api.schemas import DURATION, ref
 from pscheduler.errors import BadRequest
 from pscheduler.node import status, tokens
 from pscheduler.toolkit.iso8601 import parse_duration
 
 bp = Blueprint("control", __name__)
+
+_ADMIN = "Needs a request from one of the host's addresses or `Authorization: Bearer <token>`"
 
 
 def _admin() -> bool:
@@ -25,6 +29,12 @@ def _admin() -> bool:
     )
 
 
+@doc(
+    "Pause runs, for `duration` or until resumed",
+    {200: json_body(ref("PauseState")), 400: text_error("`Invalid duration ...`"), 403: FORBIDDEN},
+    [query("duration", DURATION, "How long (default: until resumed)")],
+    description=_ADMIN,
+)
 @bp.put("/control/pause")
 def pause():
     if not _admin():
@@ -40,6 +50,11 @@ def pause():
     return ok_json(status.pause_state(context.db()))
 
 
+@doc(
+    "Resume runs",
+    {200: json_body(ref("PauseState")), 403: FORBIDDEN},
+    description=_ADMIN,
+)
 @bp.put("/control/resume")
 def resume():
     if not _admin():

@@ -11,16 +11,28 @@ from importlib.resources import files
 
 from flask import Blueprint, redirect, send_from_directory
 
+from pscheduler.api.doc import doc, html_text
+
 bp = Blueprint("dashboard", __name__)
 
 STATIC = str(files("pscheduler.api") / "static" / "dashboard")
 
 
+@doc(
+    "Redirects to the dashboard (`dashboard/`)",
+    {
+        308: {
+            "description": "Permanent redirect",
+            "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
+        }
+    },
+)
 @bp.get("/dashboard")
 def dashboard_bare():
     return redirect("dashboard/", code=308)
 
 
+@doc("The dashboard: schedule, runs and results in a browser", {200: html_text("An HTML page")})
 @bp.get("/dashboard/")
 def dashboard_index():
     return _send("index.html")

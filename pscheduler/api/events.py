@@ -20,6 +20,7 @@ import threading
 from flask import Blueprint, Response, request
 
 from pscheduler.api import context
+from pscheduler.api.doc import UUID, doc, query, text_error
 from pscheduler.api.responses import root_url, text
 from pscheduler.events import log as events
 
@@ -91,6 +92,38 @@ def _stream(
         slot.release()
 
 
+@doc(
+    "Server-sent events: task and run changes as they happen",
+    {
+        200: {
+            "description": "An endless `text/event-stream`; each event has an `id`"
+            " to resume from with `Last-Event-ID`",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        400: text_error("A bad filter"),
+        503: text_error("Too many streams on this process (with `Retry-After`)"),
+    },
+    [
+        query("task", {"type": "array", "items": UUID}, "Only these tasks' events (repeatable)"),
+        query(
+            "test",
+            {"type": "array", "items": {"type": "string"}},
+            "Only events of tasks of these test types (repeatable)",
+        ),
+        query(
+            "kind",
+            {"type": "array", "items": {"type": "string"}},
+            "Only events of these kinds (repeatable)",
+        ),
+        query("since", {"type": "string"}, "As `Last-Event-ID`, for clients without it"),
+        {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "Resume after this event id",
+            "schema": {"type": "string"},
+        },
+    ],
+)
 @bp.get("/events")
 def event_stream():
     filters = events.parse_filters(

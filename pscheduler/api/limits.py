@@ -6,14 +6,34 @@ from flask import Blueprint, current_app, request
 
 from pscheduler.api import context
 from pscheduler.api.args import arg_json
+from pscheduler.api.doc import doc, json_body, json_query, text_error
 from pscheduler.api.responses import ok_json
+from pscheduler.api.schemas import closed
 from pscheduler.errors import BadRequest, Unprocessable
 from pscheduler.limits import LimitConfigError
 from pscheduler.toolkit.jsonval import sanitize
 
 bp = Blueprint("limits", __name__)
 
+_VERDICT = closed({"passed": {"type": "boolean"}, "diags": {"type": "string"}})
 
+
+@doc(
+    "What the limit system says of a task-like proposal (rewriting on)",
+    {
+        200: json_body(_VERDICT),
+        400: text_error("`No proposal provided`, `Invalid JSON: ...`"),
+        422: text_error("`Unable to complete request: ...` (broken limit file)"),
+    },
+    [
+        json_query(
+            "proposal",
+            "A task-like object; may include `run_schedule`",
+            required=True,
+            example={"test": {"type": "idle", "spec": {"duration": "PT1S"}}},
+        )
+    ],
+)
 @bp.get("/limits")
 def evaluate():
     if "proposal" not in request.args:

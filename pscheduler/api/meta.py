@@ -7,7 +7,9 @@ import socket
 from flask import Blueprint, request
 
 from pscheduler.api import MAX_API, context
+from pscheduler.api.doc import doc, json_body, query, text_error
 from pscheduler.api.responses import ok_json
+from pscheduler.api.schemas import DURATION, closed, ref
 from pscheduler.errors import BadRequest
 from pscheduler.node import clock, mtu, status
 from pscheduler.node import host as hoststatus
@@ -15,33 +17,48 @@ from pscheduler.toolkit.iso8601 import duration_to_iso
 
 bp = Blueprint("meta", __name__)
 
+_MTU = closed({"safe": {"type": "boolean"}, "message": {"type": "string"}})
 
+
+@doc(
+    "Liveness banner",
+    {200: json_body({"type": "string"}, "`This is the pScheduler API server on ...`")},
+)
 @bp.get("/")
 def banner():
     host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     return ok_json(f"This is the pScheduler API server on {host} ({socket.gethostname()})")
 
 
+@doc("Highest API level served", {200: json_body({"type": "integer", "minimum": 1})})
 @bp.get("/api")
 def api_level():
     return ok_json(MAX_API)
 
 
+@doc("The node's idea of its own name", {200: json_body({"type": "string"})})
 @bp.get("/hostname")
 def hostname():
     return ok_json(context.config().hostname or socket.getfqdn())
 
 
+@doc("Clock state (chrony, ntpd or an NTP query)", {200: json_body(ref("Clock"))})
 @bp.get("/clock")
 def clock_view():
     return ok_json(clock.clock_state(context.config().ntp_server))
 
 
+@doc("How far ahead runs are placed", {200: json_body(DURATION)})
 @bp.get("/schedule-horizon")
 def schedule_horizon():
     return ok_json(duration_to_iso(status.horizon(context.db())))
 
 
+@doc(
+    "Whether the path MTU to `dest` is safe (tracepath)",
+    {200: json_body(_MTU), 400: text_error("`Missing destination`")},
+    [query("dest", {"type": "string", "minLength": 1}, "Host or address", required=True)],
+)
 @bp.get("/mtu-safe")
 def mtu_safe():
     dest = request.args.get("dest")
@@ -50,6 +67,10 @@ def mtu_safe():
     return ok_json(mtu.mtu_safe(dest))
 
 
+@doc(
+    "Time, limits health, daemon heartbeats, last run times, host load",
+    {200: json_body(ref("NodeStatus"))},
+)
 @bp.get("/status")
 def node_status():
     body = status.node_status(context.db(), context.limits_status())

@@ -7,6 +7,7 @@ import time
 from flask import Blueprint, Response, g, request
 
 from pscheduler.api import context
+from pscheduler.api.doc import doc
 from pscheduler.node import metrics
 
 bp = Blueprint("metrics", __name__)
@@ -28,6 +29,10 @@ def _observe(response: Response) -> Response:
     return response
 
 
+@doc(
+    "Prometheus metrics (pscheduler_*)",
+    {200: {"description": "Exposition format", "content": {"text/plain": {}}}},
+)
 @bp.get("/metrics")
 def scrape():
     body, content_type = metrics.exposition(context.db())

@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean
+from pscheduler.api.doc import doc, json_body, path, query
 from pscheduler.api.responses import ok_json
+from pscheduler.api.schemas import INTEGER, STRINGS, closed, ref
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
 from pscheduler.monitor import panoptes
@@ -24,6 +26,14 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/m1"
 bp = Blueprint("panoptes", __name__)
+
+# Documentation (pscheduler/api/doc.py); the monitor's own error shape, not /pscheduler's.
+_ERROR = json_body(ref("MonitorError"), "An error in the Panoptes shape")
+_ID = path("id", {"type": "string"}, "Workflow id (a task UUID or a reported workflow's)")
+_CREATED = closed({"id": {"type": "string", "format": "uuid"}})
+_WORKFLOW = closed({"workflow": ref("MonitorWorkflow")})
+_ACCEPTED = closed({"id": {"type": "string", "format": "uuid"}, "accepted": {"const": True}})
+_ADMIN = "Needs a request from one of the host's addresses or `Authorization: Bearer <token>`"
 
 
 def _error(status: int, message: str, detail: str = "") -> Response:
@@ -94,16 +104,59 @@ def _route(rule: str, **options):
     return register
 
 
+@doc(
+    "Panoptes service info",
+    {
+        200: json_body(
+            closed(
+                {
+                    "status": {"const": "running"},
+                    "version": {"type": "string"},
+                    "spec": {"const": "m1"},
+                    "timestamps": {"type": "string"},
+                }
+            )
+        ),
+        503: _ERROR,
+    },
+)
 @_route("")
 def service_info():
     return ok_json(panoptes.service_info())
 
 
+@doc(
+    "Statuses and the run states each stands for",
+    {
+        200: json_body(
+            closed(
+                {
+                    "statuses": {
+                        "type": "array",
+                        "items": closed(
+                            {
+                                "name": {"type": "string"},
+                                "description": {"type": "string"},
+                                "run_states": STRINGS,
+                            }
+                        ),
+                    },
+                    "run_states": {"type": "object", "additionalProperties": {"type": "string"}},
+                }
+            )
+        )
+    },
+)
 @_route("/statuses")
 def statuses():
     return ok_json(panoptes.statuses())
 
 
+@doc(
+    "Create a reported workflow (optional body or ?name=)",
+    {201: json_body(_CREATED), 400: _ERROR},
+    [query("name", {"type": "string", "minLength": 1}, "The workflow's name")],
+)
 @_route("/workflow/create", methods=["GET", "POST"])
 def create_workflow():
     body = _body()
@@ -117,6 +170,23 @@ def create_workflow():
     return response
 
 
+@doc(
+    "Tasks and reported workflows",
+    {
+        200: json_body(
+            closed(
+                {"workflows": {"type": "array", "items": ref("MonitorWorkflow")}, "count": INTEGER}
+            )
+        )
+    },
+    method="get",
+)
+@doc(
+    "Delete every reported workflow (tasks stay)",
+    {200: json_body(closed({"deleted": INTEGER})), 403: _ERROR, 410: _ERROR},
+    description=_ADMIN,
+    method="delete",
+)
 @_route("/workflows", methods=["GET", "DELETE"])
 def workflows():
     db = context.db()
@@ -127,6 +197,32 @@ def workflows():
     return ok_json(panoptes.workflows(db))
 
 
+@doc("One workflow", {200: json_body(_WORKFLOW), 404: _ERROR}, [_ID], method="get")
+@doc(
+    "Report progress",
+    {202: json_body(_ACCEPTED), 400: _ERROR, 403: _ERROR, 404: _ERROR},
+    [_ID],
+    body={"content": {"application/json": {"schema": ref("MonitorUpdate")}}},
+    method="post",
+)
+@doc(
+    "Report progress ({message}) or rename ({name})",
+    {
+        200: json_body(_WORKFLOW, "Renamed"),
+        202: json_body(_ACCEPTED, "Progress stored"),
+        400: _ERROR,
+        403: _ERROR,
+        404: _ERROR,
+    },
+    [_ID],
+    method="put",
+)
+@doc(
+    "Delete a reported workflow (403 for tasks or while running without ?force)",
+    {204: {"description": "Deleted"}, 403: _ERROR, 404: _ERROR},
+    [_ID],
+    method="delete",
+)
 @_route("/workflow/<wid>", methods=["GET", "POST", "PUT", "DELETE"])
 def workflow(wid: str):
     db = context.db()
@@ -147,11 +243,17 @@ def workflow(wid: str):
     )
 
 
+@doc("A workflow's jobs (a task's runs)", {200: json_body(ref("MonitorJobs")), 404: _ERROR}, [_ID])
 @_route("/workflow/<wid>/jobs")
 def jobs(wid: str):
     return ok_json(panoptes.jobs(context.db(), wid, _pscheduler_root()))
 
 
+@doc(
+    "One job",
+    {200: json_body(ref("MonitorJobs")), 404: _ERROR},
+    [_ID, path("jobid", {"type": "string"}, "Job id (a run UUID for a task)")],
+)
 @_route("/workflow/<wid>/job/<jid>")
 def job(wid: str, jid: str):
     return ok_json(panoptes.jobs(context.db(), wid, _pscheduler_root(), job_id=jid))

@@ -13,7 +13,23 @@ from pscheduler.api.args import (
     arg_integer,
     body_json,
 )
+from pscheduler.api.doc import (
+    DATE_TIME,
+    FORBIDDEN,
+    KEY_PARAM,
+    NOT_FOUND,
+    OK_TEXT,
+    RUN_PATH,
+    TASK_PATH,
+    boolean,
+    doc,
+    json_body,
+    json_request,
+    query,
+    text_error,
+)
 from pscheduler.api.responses import base_url, ok, ok_json, root_url
+from pscheduler.api.schemas import URL, URL_LIST, ref
 from pscheduler.errors import BadRequest
 from pscheduler.runs import read as runs
 from pscheduler.scheduling import slots
@@ -21,6 +37,13 @@ from pscheduler.tasks import access, store
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
 bp = Blueprint("runs", __name__)
+
+_WAIT = query(
+    "wait",
+    {"type": "integer", "minimum": 0, "maximum": 600},
+    "Seconds to wait (default 30; 0 for `first`/`next` unless a wait flag is given)",
+)
+_RUN_FROM_URL = "$response.body#regex:runs.([0-9a-fA-F-]+)$"
 
 
 def _task(task_uuid: str) -> dict:
@@ -38,6 +61,21 @@ def _times(name_start: str = "start", name_end: str = "end"):
         raise BadRequest("Invalid start or end time") from None
 
 
+@doc(
+    "Free time ranges for one run of the task on this node",
+    {
+        200: json_body({"type": "array", "items": ref("TimeRange")}),
+        400: text_error("`Invalid start or end time`"),
+        404: NOT_FOUND,
+    },
+    [
+        TASK_PATH,
+        query("start", DATE_TIME),
+        query("end", DATE_TIME),
+        query("priority", {"type": "integer"}, "Count only runs of this priority or higher"),
+    ],
+    operation_id="getRuntimes",
+)
 @bp.get("/tasks/<task_uuid>/runtimes")
 def runtimes(task_uuid: str):
     start, end = _times()
@@ -46,6 +84,18 @@ def runtimes(task_uuid: str):
     return ok_json(slots.runtimes(context.db(), row, start, end, priority))
 
 
+@doc(
+    "The task's run URLs by time (unknown task: `[]`)",
+    {200: json_body(URL_LIST), 400: text_error("A bad parameter"), 404: NOT_FOUND},
+    [
+        TASK_PATH,
+        query("start", DATE_TIME, "Runs starting at or after"),
+        query("end", DATE_TIME, "Runs ending at or before"),
+        boolean("upcoming", "Only runs in progress or to come"),
+        query("limit", {"type": "integer", "minimum": 1}),
+    ],
+    operation_id="listRuns",
+)
 @bp.get("/tasks/<task_uuid>/runs")
 def list_runs(task_uuid: str):
     start = arg_datetime("start")
@@ -61,6 +111,30 @@ def list_runs(task_uuid: str):
     )
 
 
+@doc(
+    "Put a run on the lead's schedule (the scheduler does this)",
+    {
+        200: json_body(
+            URL,
+            "The run's URL",
+            links={
+                "GetRun": {
+                    "operationId": "getRun",
+                    "parameters": {"task": "$request.path.task", "run": _RUN_FROM_URL},
+                }
+            },
+        ),
+        400: text_error("`Missing start time`, `Invalid JSON: ...`"),
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: text_error("`Run would create a scheduling conflict.`"),
+    },
+    [TASK_PATH, KEY_PARAM],
+    body=json_request(
+        {"type": "object", "required": ["start-time"], "properties": {"start-time": DATE_TIME}}
+    ),
+    operation_id="postRun",
+)
 @bp.post("/tasks/<task_uuid>/runs")
 def post_run(task_uuid: str):
     db = context.db()
@@ -90,6 +164,24 @@ def _wait_args() -> tuple[float, bool, bool]:
     return float(min(wait, 600)), wait_local, wait_merged
 
 
+@doc(
+    "One run; `first` and `next` wait up to `wait` s for one to exist",
+    {
+        200: json_body(ref("Run")),
+        400: text_error("`Cannot wait on local and merged results`, `Wait time must be >= 0`"),
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+    [
+        TASK_PATH,
+        RUN_PATH,
+        _WAIT,
+        boolean("wait-local", "Wait for this node's result"),
+        boolean("wait-merged", "Wait for the merged result"),
+        KEY_PARAM,
+    ],
+    operation_id="getRun",
+)
 @bp.get("/tasks/<task_uuid>/runs/<run_ref>")
 def get_run(task_uuid: str, run_ref: str):
     wait, wait_local, wait_merged = _wait_args()
@@ -107,6 +199,12 @@ def get_run(task_uuid: str, run_ref: str):
     return ok_json(access.shown(row, body, context.key()))
 
 
+@doc(
+    "Delete a run (not propagated to other participants)",
+    {200: OK_TEXT, 403: FORBIDDEN, 404: NOT_FOUND},
+    [TASK_PATH, RUN_PATH, KEY_PARAM],
+    operation_id="deleteRun",
+)
 @bp.delete("/tasks/<task_uuid>/runs/<run_ref>")
 def delete_run(task_uuid: str, run_ref: str):
     row = _task(task_uuid)
@@ -115,6 +213,35 @@ def delete_run(task_uuid: str, run_ref: str):
     return ok()
 
 
+@doc(
+    "The run's merged result, as JSON or formatted by the test",
+    {
+        200: {
+            "description": "The result (JSON null while a `wait` found none); the test owns it",
+            "content": {
+                "application/json": {"schema": {}},
+                "text/plain": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        400: text_error("`Unsupported format ...`, `Wait time must be >= 0`"),
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+    [
+        TASK_PATH,
+        RUN_PATH,
+        query(
+            "format",
+            {"enum": ["application/json", "text/plain", "text/html"]},
+            "Default application/json",
+        ),
+        query("wait", {"type": "string"}, "Wait for the result: a flag or seconds"),
+        boolean("wait-merged", "Wait (30 s unless `wait` says otherwise)"),
+        KEY_PARAM,
+    ],
+    operation_id="getRunResult",
+)
 @bp.get("/tasks/<task_uuid>/runs/<run_ref>/result")
 def run_result(task_uuid: str, run_ref: str):
     fmt = request.args.get("format", "application/json")

@@ -7,13 +7,64 @@ from flask import Blueprint
 from pscheduler import wire
 from pscheduler.api import context
 from pscheduler.api.args import arg_boolean, arg_json, body_json
+from pscheduler.api.doc import (
+    FORBIDDEN,
+    KEY_PARAM,
+    NOT_FOUND,
+    TASK_PATH,
+    boolean,
+    doc,
+    html_text,
+    json_body,
+    json_query,
+    json_request,
+    text_error,
+)
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
+from pscheduler.api.schemas import URL, ref
 from pscheduler.tasks import mesh as tasking
 from pscheduler.tasks import store
 
 bp = Blueprint("tasks", __name__)
 
+_DETAIL = boolean("detail", "Add the `detail` object")
+_EXPANDED = boolean("expanded", "Task objects instead of URLs")
+_EXAMPLE = {
+    "schema": 1,
+    "test": {"type": "idle", "spec": {"schema": 1, "duration": "PT1S"}},
+    "schedule": {"start": "PT1H"},
+}
+_UUID_FROM_URL = "$response.body#regex:tasks.([0-9a-fA-F-]+)$"
+_CREATED_LINKS = {
+    "GetTask": {"operationId": "getTask", "parameters": {"task": _UUID_FROM_URL}},
+    "GetTaskCli": {"operationId": "getTaskCli", "parameters": {"task": _UUID_FROM_URL}},
+    "ListRuns": {"operationId": "listRuns", "parameters": {"task": _UUID_FROM_URL}},
+    "GetRuntimes": {"operationId": "getRuntimes", "parameters": {"task": _UUID_FROM_URL}},
+    "GetFirstRun": {
+        "operationId": "getRun",
+        "parameters": {"task": _UUID_FROM_URL, "run": "first", "wait": "0"},
+    },
+    "CancelTask": {"operationId": "cancelTask", "parameters": {"task": _UUID_FROM_URL}},
+}
 
+
+@doc(
+    "Every task this node knows, oldest first",
+    {
+        200: json_body({"type": "array", "items": {"anyOf": [URL, ref("Task")]}}),
+        400: text_error("`Invalid JSON: ...`"),
+    },
+    [
+        json_query(
+            "json",
+            "Containment filter on the task and its detail",
+            example={"test": {"type": "idle"}},
+        ),
+        _EXPANDED,
+        _DETAIL,
+    ],
+    operation_id="listTasks",
+)
 @bp.get("/tasks")
 def list_tasks():
     rows = store.list_rows(context.db(), arg_json("json"))
@@ -24,6 +75,23 @@ def list_tasks():
     return ok_json([wire.task_json(r, f"{base}/{r['uuid']}", with_detail) for r in rows])
 
 
+@doc(
+    "Create a task led by this node",
+    {
+        200: json_body(URL, "The new task's URL", links=_CREATED_LINKS),
+        303: {
+            **html_text("With `expanded`: the task URL, also in `Location`"),
+            "headers": {"Location": {"schema": URL, "required": True}},
+        },
+        400: text_error("`Invalid task specification: ...`, `Invalid test specification: ...`"),
+        403: text_error("`Task forbidden by limits:` and the diagnostics"),
+        422: text_error("`Unable to complete request: ...` (no common tool, broken limit file)"),
+        501: text_error("`No API above 6 is supported`, or a feature not served here"),
+    },
+    [_EXPANDED, _DETAIL],
+    body=json_request(ref("TaskSpecification"), _EXAMPLE),
+    operation_id="createTask",
+)
 @bp.post("/tasks")
 def create_task():
     body = body_json(max_schema=5, what="Invalid task specification: ")
@@ -35,12 +103,24 @@ def create_task():
     return ok_json(url)
 
 
+@doc(
+    "One task (always expanded)",
+    {200: json_body(ref("Task")), 403: FORBIDDEN, 404: NOT_FOUND},
+    [TASK_PATH, _DETAIL, KEY_PARAM],
+    operation_id="getTask",
+)
 @bp.get("/tasks/<task_uuid>")
 def get_task(task_uuid: str):
     row = store.get_row(context.db(), task_uuid)
     return ok_json(wire.task_json(row, base_url(), arg_boolean("detail"), context.key()))
 
 
+@doc(
+    "Cancel the task (idempotent)",
+    {200: html_text("`OK`"), 403: FORBIDDEN, 404: NOT_FOUND},
+    [TASK_PATH, KEY_PARAM],
+    operation_id="cancelTask",
+)
 @bp.delete("/tasks/<task_uuid>")
 def delete_task(task_uuid: str):
     db = context.db()
@@ -50,6 +130,12 @@ def delete_task(task_uuid: str):
     return ok()
 
 
+@doc(
+    "The task as command-line arguments: `[test, args...]`",
+    {200: json_body({"type": "array", "items": {"type": "string"}}), 404: NOT_FOUND},
+    [TASK_PATH],
+    operation_id="getTaskCli",
+)
 @bp.get("/tasks/<task_uuid>/cli")
 def task_cli(task_uuid: str):
     row = store.get_row(context.db(), task_uuid)

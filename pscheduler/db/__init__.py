@@ -43,15 +43,23 @@ def describe_dsn(dsn: str) -> str:
     return f"{host}:{port}/{params.get('dbname', '')}"
 
 
+def connect_options(application_name: str) -> dict[str, Any]:
+    """Keyword arguments of every connection this process opens (pool and listeners alike):
+    the one place to set connection options."""
+    return {"application_name": application_name, "connect_timeout": 5}
+
+
+def unavailable(dsn: str, exc: Exception) -> DatabaseUnavailable:
+    """The one-line error for a failed connection attempt."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
+    return DatabaseUnavailable(f"Database at {describe_dsn(dsn)} is unavailable: {first}")
+
+
 def connect(dsn: str, application_name: str = "pscheduler") -> psycopg2.extensions.connection:
     try:
-        conn = psycopg2.connect(dsn, application_name=application_name, connect_timeout=5)
+        return psycopg2.connect(dsn, **connect_options(application_name))
     except psycopg2.OperationalError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
-        raise DatabaseUnavailable(
-            f"Database at {describe_dsn(dsn)} is unavailable: {first}"
-        ) from exc
-    return conn
+        raise unavailable(dsn, exc) from exc
 
 
 # ---------------------------------------------------------------------------- named queries
@@ -85,48 +93,93 @@ def query(name: str) -> str:
 # ---------------------------------------------------------------------------- the pool
 
 
+class _Pool(psycopg2.pool.ThreadedConnectionPool):
+    """psycopg2's thread-safe pool, opening connections on demand and keeping them.
+
+    Out of the box the pool opens ``minconn`` connections at construction (so a process could
+    not even start while the database is down) and closes every returned connection beyond
+    ``minconn``.  We construct it empty and then raise ``minconn`` to ``maxconn``: connections
+    are opened lazily and every healthy one is kept for reuse.
+    """
+
+    def __init__(self, maxconn: int, dsn: str, options: dict[str, Any]):
+        super().__init__(0, maxconn, dsn, **options)
+        self.minconn = maxconn
+
+
 class Database:
-    """A small thread-safe pool of connections to one DSN, with transaction helpers."""
+    """A thread-safe pool of connections to one DSN, with transaction helpers.
+
+    The pooling itself is ``psycopg2.pool.ThreadedConnectionPool``; this class adds what the
+    pool lacks: waiting (up to ``WAIT_FOR_CONNECTION`` s) instead of failing when every
+    connection is taken, ``DatabaseUnavailable`` for a database that cannot be reached, and
+    dropping the connections opened before a database restart once one of them is seen dead,
+    so an outage costs one failed request rather than one per pooled connection.
+    """
+
+    WAIT_FOR_CONNECTION = 30.0
 
     def __init__(self, dsn: str, application_name: str = "pscheduler", maxconn: int = 16):
         self.dsn = dsn
         self.application_name = application_name
         self._maxconn = maxconn
-        self._idle: list[psycopg2.extensions.connection] = []
-        self._count = 0
-        self._cond = threading.Condition()
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self._pool = _Pool(maxconn, dsn, connect_options(application_name))
+        self._lock = threading.Lock()
+        # Connections are stamped with the generation they were opened in; seeing one dead
+        # starts a new generation and older idle connections are then dropped as they are
+        # taken (they most likely died in the same restart).
+        self._generation = 0
+        self._born: dict[int, int] = {}
 
-    def _take(self) -> psycopg2.extensions.connection:
-        with self._cond:
-            deadline = time.monotonic() + 30
-            while not self._idle and self._count >= self._maxconn:
-                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
-                    raise DatabaseUnavailable("No database connection free within 30 s")
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
+    def _take(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, Any]:
+        if not self._slots.acquire(timeout=self.WAIT_FOR_CONNECTION):
+            raise DatabaseUnavailable(
+                f"No database connection free within {self.WAIT_FOR_CONNECTION:.0f} s"
+            )
         try:
-            return connect(self.dsn, self.application_name)
-        except Exception:
-            with self._cond:
-                self._count -= 1
-                self._cond.notify()
+            while True:
+                with self._lock:
+                    pool = self._pool
+                try:
+                    conn = pool.getconn()
+                except psycopg2.OperationalError as exc:
+                    raise unavailable(self.dsn, exc) from exc
+                with self._lock:
+                    born = self._born.setdefault(id(conn), self._generation)
+                    stale = born < self._generation or bool(conn.closed)
+                    if stale:
+                        del self._born[id(conn)]
+                if not stale:
+                    return pool, conn
+                pool.putconn(conn, close=True)
+        except BaseException:
+            self._slots.release()
             raise
 
-    def _give(self, conn: psycopg2.extensions.connection, broken: bool) -> None:
-        with self._cond:
-            if broken or conn.closed:
-                self._count -= 1
+    def _give(self, pool: psycopg2.pool.ThreadedConnectionPool, conn: Any, broken: bool) -> None:
+        try:
+            dead = bool(conn.closed) or (
+                conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN
+            )
+            with self._lock:
+                if dead and self._born.get(id(conn)) == self._generation:
+                    self._generation += 1
+                if broken or dead or pool is not self._pool:
+                    self._born.pop(id(conn), None)
+                    broken = True
+            try:
+                pool.putconn(conn, close=broken)
+            except psycopg2.pool.PoolError:  # closed by close() meanwhile
                 with contextlib.suppress(Exception):
                     conn.close()
-            else:
-                self._idle.append(conn)
-            self._cond.notify()
+        finally:
+            self._slots.release()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extras.RealDictCursor]:
         """A cursor in one transaction: committed on success, rolled back on error."""
-        conn = self._take()
+        pool, conn = self._take()
         broken = False
         try:
             with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
@@ -142,7 +195,7 @@ class Database:
                 conn.rollback()
             raise
         finally:
-            self._give(conn, broken)
+            self._give(pool, conn, broken)
 
     def one(self, name: str, params: Any = None) -> dict | None:
         with self.transaction() as cur:
@@ -160,11 +213,14 @@ class Database:
             return cur.rowcount
 
     def close(self) -> None:
-        with self._cond:
-            for conn in self._idle:
-                with contextlib.suppress(Exception):
-                    conn.close()
-            self._idle.clear()
+        """Close every pooled connection; the Database stays usable (it reconnects on use)."""
+        with self._lock:
+            old, self._pool = (
+                self._pool,
+                _Pool(self._maxconn, self.dsn, connect_options(self.application_name)),
+            )
+            self._born.clear()
+        old.closeall()
 
 
 # ---------------------------------------------------------------------------- notifications
@@ -182,21 +238,28 @@ class Listener:
         self.channels = channels
         self.application_name = application_name
         self._conn: psycopg2.extensions.connection | None = None
+        self.connects = 0  # connections made so far: a change means notifications were missed
 
-    def _ensure(self) -> psycopg2.extensions.connection:
+    def ensure(self) -> psycopg2.extensions.connection:
+        """The LISTEN connection, (re)connecting if needed; DatabaseUnavailable if it cannot."""
         if self._conn is None or self._conn.closed:
             conn = connect(self.dsn, self.application_name + "-listen")
-            conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
-            with conn.cursor() as cur:
-                for channel in self.channels:
-                    cur.execute(f'LISTEN "{channel}"')
+            try:
+                conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+                with conn.cursor() as cur:
+                    for channel in self.channels:
+                        cur.execute(f'LISTEN "{channel}"')
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                conn.close()
+                raise unavailable(self.dsn, exc) from exc
             self._conn = conn
+            self.connects += 1
         return self._conn
 
     def wait(self, timeout: float, wake_fd: int | None = None) -> list[psycopg2.extensions.Notify]:
         """Notifications that arrived within ``timeout``; ``wake_fd`` readable ends it early."""
         try:
-            conn = self._ensure()
+            conn = self.ensure()
             if not conn.notifies:
                 fds = [conn] if wake_fd is None else [conn, wake_fd]
                 ready, _, _ = select.select(fds, [], [], max(0.0, timeout))

@@ -1,8 +1,9 @@
 """The event log fanned out to stream clients: one LISTEN connection per process, many readers.
 
 Triggers (migration 005) append a row to ``event`` for every task, run and archiving change
-and NOTIFY ``event`` with its id.  A ``Hub`` owns one listener thread per process: on a
-notification (or every few seconds, as a safety net) it reads the new rows once and hands
+and NOTIFY ``event`` with its id.  A ``Hub`` owns one reader thread per process, woken by the
+process's one LISTEN connection (``fanout``): on a notification (or every few seconds, as a
+safety net) it reads the new rows once and hands
 each to the subscribers whose filters match, so a hundred stream clients cost one query per
 burst of changes, not a hundred.
 
@@ -25,8 +26,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pscheduler.db import Database, DatabaseUnavailable, Listener
+from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.errors import BadRequest
+from pscheduler.events.fanout import fanout
 from pscheduler.toolkit.iso8601 import format_timestamp
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,7 @@ class Subscription:
 
 
 class Hub:
-    """One listener thread per process; subscribers get every new matching event."""
+    """One reader thread per process; subscribers get every new matching event."""
 
     def __init__(self, dsn: str):
         self.dsn = dsn
@@ -182,16 +184,19 @@ class Hub:
         return int(row["last"]) if row else 0
 
     def _run(self) -> None:
-        listener = Listener(self.dsn, ["event"], "pscheduler-api-events")
+        wake = threading.Event()
+        fan = fanout(self.dsn)
+        fan.subscribe("event", lambda _payload: wake.set())
         while True:
             try:
                 # LISTEN before reading the start, so nothing committed in between is missed.
-                listener.wait(0)
+                fan.wait_listening(SWEEP)
                 if self._cursor is None:
                     self._cursor = self._start_cursor()
                 self._ready.set()
+                wake.clear()  # a notification from now on means another read
                 self._fetch()
-                listener.wait(SWEEP)
+                wake.wait(SWEEP)
             except DatabaseUnavailable as exc:
                 log.warning("Event stream: %s; retrying", exc)
                 time.sleep(1.0)

@@ -1,8 +1,9 @@
-"""Waiting for a run to change, woken by NOTIFY rather than polling.
+"""Waiting for a run to change, or for a task's first run, woken by NOTIFY rather than polling.
 
-One listener thread per process fans ``run_state`` notifications out to the request threads
-waiting on a run.  A waiter re-reads the row after each wake-up (and once at the end), so a
-missed notification costs at most the wait, never a wrong answer.
+The process's one ``Fanout`` delivers ``run_state`` (a run changed) and ``run_new`` (runs were
+placed or became visible) to the request threads waiting here; no waiter holds a connection.
+A waiter re-reads after each wake-up (and every ``REREAD`` seconds), so a missed
+notification costs at most that, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -11,69 +12,100 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
-from pscheduler.db import Listener
+from pscheduler.events.fanout import fanout
 
 log = logging.getLogger(__name__)
+
+REREAD = 2.0  # seconds between re-reads without a notification
+NEW_RUNS = "new-runs"  # the key of waiters for runs to appear (runs/first, runs/next)
+
+T = TypeVar("T")
 
 
 class Hub:
     def __init__(self, dsn: str):
         self.dsn = dsn
-        self._events: dict[int, set[threading.Event]] = {}
+        self._events: dict[Hashable, set[threading.Event]] = {}
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._subscribed = False
 
-    def _ensure_thread(self) -> None:
+    def _subscribe(self) -> None:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._listen, name="run-waits", daemon=True)
-                self._thread.start()
+            if self._subscribed:
+                return
+            self._subscribed = True
+        fan = fanout(self.dsn)
+        fan.subscribe("run_state", self._on_run_state)
+        fan.subscribe("run_new", self._on_run_new)
 
-    def _listen(self) -> None:
-        listener = Listener(self.dsn, ["run_state"], "pscheduler-api-waits")
-        while True:
-            for note in listener.wait(5.0):
-                try:
-                    run_id = json.loads(note.payload).get("id")
-                except ValueError:
-                    continue
-                with self._lock:
-                    for event in self._events.get(run_id, ()):
-                        event.set()
+    def _wake(self, key: Hashable | None) -> None:
+        """Wake the waiters on ``key``, or everyone when None (notifications were lost)."""
+        with self._lock:
+            groups = list(self._events.values()) if key is None else [self._events.get(key, ())]
+            for group in groups:
+                for event in group:
+                    event.set()
+
+    def _on_run_state(self, payload: str | None) -> None:
+        if payload is None:
+            self._wake(None)
+            return
+        try:
+            self._wake(json.loads(payload).get("id"))
+        except (ValueError, AttributeError):
+            log.warning("Unreadable run_state payload %r", payload[:100])
+
+    def _on_run_new(self, payload: str | None) -> None:
+        self._wake(None if payload is None else NEW_RUNS)
 
     def wait(
+        self,
+        key: Hashable,
+        read: Callable[[], T],
+        done: Callable[[T], bool],
+        timeout: float,
+    ) -> T:
+        """Re-read until ``done(value)`` or the timeout, woken by notifications for ``key``;
+        returns the last value read."""
+        self._subscribe()
+        event = threading.Event()
+        with self._lock:
+            self._events.setdefault(key, set()).add(event)
+        try:
+            deadline = time.monotonic() + max(0.0, timeout)
+            value = read()
+            while not done(value):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                event.wait(min(left, REREAD))
+                event.clear()
+                value = read()
+            return value
+        finally:
+            with self._lock:
+                waiters = self._events.get(key)
+                if waiters is not None:
+                    waiters.discard(event)
+                    if not waiters:
+                        del self._events[key]
+
+    def wait_run(
         self,
         run_id: int,
         read: Callable[[], dict | None],
         done: Callable[[dict], bool],
         timeout: float,
     ) -> dict | None:
-        """Re-read the run until ``done(row)`` or the timeout; returns the last row read."""
-        self._ensure_thread()
-        event = threading.Event()
-        with self._lock:
-            self._events.setdefault(run_id, set()).add(event)
-        try:
-            deadline = time.monotonic() + max(0.0, timeout)
-            row = read()
-            while row is not None and not done(row):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                # The periodic re-read bounds the cost of a notification lost in a reconnect.
-                event.wait(min(left, 2.0))
-                event.clear()
-                row = read()
-            return row
-        finally:
-            with self._lock:
-                waiters = self._events.get(run_id)
-                if waiters is not None:
-                    waiters.discard(event)
-                    if not waiters:
-                        del self._events[run_id]
+        """Re-read the run until ``done(row)``, it is gone, or the timeout."""
+        return self.wait(run_id, read, lambda row: row is None or done(row), timeout)
+
+    def wait_new(self, read: Callable[[], dict | None], timeout: float) -> dict | None:
+        """Re-read until ``read`` finds a row (a run was placed) or the timeout."""
+        return self.wait(NEW_RUNS, read, lambda row: row is not None, timeout)
 
 
 _hubs: dict[str, Hub] = {}

@@ -1,8 +1,9 @@
 """Identifiers: each looks only at the hints and says whether the requester is "one of us".
 
 Types: always, hint, jq, ip-cidr-list, ip-cidr-list-url, ip-reverse-dns, local-if (alias
-localif), local-subnet.  ip-cymru-asn and ip-cymru-bogon are not provided: they query Team
-Cymru's DNS on the internet; a file naming them fails to load with a message saying so.
+localif), local-subnet, ip-cymru-bogon and ip-cymru-asn.  The last two ask Team Cymru's DNS
+zones about the requester (see ``pscheduler.toolkit.cymru`` for which server is asked);
+when no definitive answer comes in ``timeout`` they identify as ``fail-result`` says.
 
 Unlike the original, ``invert: true`` identifies exactly when the type's test fails.
 """
@@ -19,7 +20,7 @@ from pscheduler.limits.cidrurl import CidrListUrl
 from pscheduler.limits.jqscript import JqError, compile_spec
 from pscheduler.limits.schemas import DURATION, JQ_TRANSFORM, STRING_MATCH
 from pscheduler.limits.stringmatch import StringMatcher
-from pscheduler.toolkit import parse_duration, schema_error
+from pscheduler.toolkit import cymru, parse_duration, schema_error
 
 
 class Always:
@@ -148,6 +149,75 @@ class LocalSubnet:
         return netaddrs.in_any(netaddrs.parse_ip(hints["requester"]), self.networks)
 
 
+class _Cymru:
+    """What both Team Cymru identifiers share: the timeout (default 2 s, as the original)
+    and the result when the look-up gives no definitive answer."""
+
+    def __init__(self, data: dict):
+        timeout = parse_duration(data["timeout"]).total_seconds() if "timeout" in data else 2.0
+        self.fail_result = bool(data.get("fail-result", False))
+        self.resolver = cymru.resolver(timeout)
+
+
+class CymruBogon(_Cymru):
+    """The requester is a bogon (unallocated or reserved) by Team Cymru's full-bogon list,
+    unless it lies in one of the ``exclude`` networks."""
+
+    SCHEMA = {
+        "type": "object",
+        "properties": {
+            "exclude": {"type": "array", "items": {"type": "string"}},
+            "timeout": DURATION,
+            "fail-result": {"type": "boolean"},
+        },
+        "required": ["fail-result"],
+    }
+
+    def __init__(self, data: dict):
+        super().__init__(data)
+        self.exclude = [netaddrs.parse_cidr(c) for c in data.get("exclude", [])]
+
+    def identifies(self, hints: dict) -> bool:
+        if "requester" not in hints:
+            return False
+        ip = netaddrs.parse_ip(hints["requester"])
+        try:
+            bogon = cymru.is_bogon(str(ip), self.resolver)
+        except cymru.Indefinite:
+            return self.fail_result
+        return bogon and not netaddrs.in_any(ip, self.exclude)
+
+
+class CymruAsn(_Cymru):
+    """The requester's origin AS (or, with ``peers``, one of its peers' ASes) is in ``asns``."""
+
+    SCHEMA = {
+        "type": "object",
+        "properties": {
+            "asns": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+            "peers": {"type": "boolean"},
+            "timeout": DURATION,
+            "fail-result": {"type": "boolean"},
+        },
+        "required": ["fail-result"],
+    }
+
+    def __init__(self, data: dict):
+        super().__init__(data)
+        self.asns = set(data.get("asns", []))
+        self.peers = bool(data.get("peers", False))
+
+    def identifies(self, hints: dict) -> bool:
+        if "requester" not in hints:
+            return False
+        ip = netaddrs.parse_ip(hints["requester"])
+        try:
+            found = cymru.origin_asns(str(ip), self.resolver, self.peers)
+        except cymru.Indefinite:
+            return self.fail_result
+        return any(asn in self.asns for asn in found)
+
+
 class CidrUrl(CidrListUrl):
     SCHEMA = CIDR_URL_SCHEMA
 
@@ -162,21 +232,14 @@ TYPES: dict[str, type] = {
     "local-if": LocalIf,
     "localif": LocalIf,
     "local-subnet": LocalSubnet,
-}
-
-UNAVAILABLE = {
-    "ip-cymru-asn": "it needs Team Cymru's DNS service on the internet",
-    "ip-cymru-bogon": "it needs Team Cymru's DNS service on the internet",
+    "ip-cymru-bogon": CymruBogon,
+    "ip-cymru-asn": CymruAsn,
 }
 
 
 def build(entry: dict, error: Callable[[str], Exception]) -> object:
     """The evaluator for one identifier entry; raises ``error(msg)`` when it is unusable."""
     name, kind = entry["name"], entry["type"]
-    if kind in UNAVAILABLE:
-        raise error(
-            f"Identifier '{name}' has unsupported type '{kind}' (not available in this implementation: {UNAVAILABLE[kind]})"
-        )
     cls = TYPES.get(kind)
     if cls is None:
         raise error(f"Identifier '{name}' has unsupported type '{kind}'")

@@ -216,10 +216,18 @@ def workflow(db: Database, raw_id: str) -> dict:
     return {"workflow": _find(db, parse_id(raw_id))[1]}
 
 
+def _check_name(name: Any) -> None:
+    """A name PostgreSQL can store: a non-empty string without NUL characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise MonitorError(400, "The workflow name must be a non-empty string")
+    if "\x00" in name:
+        raise MonitorError(400, "The workflow name must not contain NUL characters")
+
+
 def create_workflow(db: Database, name: str | None) -> dict:
     wid = uuid.uuid4()
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise MonitorError(400, "The workflow name must be a non-empty string")
+    if name is not None:
+        _check_name(name)
     db.one("monitor_workflow_create", {"id": wid, "name": (name or f"workflow-{wid.hex[:8]}")})
     return {"id": str(wid)}
 
@@ -229,6 +237,7 @@ def rename_workflow(db: Database, raw_id: str, body: Any) -> dict:
     name = body.get("name") if isinstance(body, dict) else None
     if not isinstance(name, str) or not name.strip():
         raise MonitorError(400, 'Renaming needs a body {"name": "<non-empty string>"}')
+    _check_name(name)
     kind, _ = _find(db, wid)
     if kind == "task":
         raise MonitorError(403, "A task's name comes from its test; it cannot be renamed")

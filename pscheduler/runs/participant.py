@@ -44,6 +44,8 @@ def put(db: Database, task_row: dict, ref: str, body: Any, limits=None) -> None:
         )
         return
     if "result-full" in body:
+        if not isinstance(body["result-full"], list):
+            raise BadRequest("result-full must be a list with one entry per participant")
         if not isinstance(body.get("succeeded"), bool):
             raise BadRequest("Missing success value")
         db.all(

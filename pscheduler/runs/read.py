@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
 from pscheduler import catalog, plugins
-from pscheduler.db import Database, Listener
+from pscheduler.db import Database
 from pscheduler.errors import BadRequest, NotFound
 from pscheduler.events.waits import hub
 from pscheduler.hookspecs import PluginError
-from pscheduler.toolkit.iso8601 import utcnow
 from pscheduler.toolkit.vocabulary import NO_RESULT_STATES
 
 FORMATS = ("application/json", "text/plain", "text/html")
@@ -40,15 +38,8 @@ def get(
             raise NotFound() from None
     row = find(db, task_row, ref)
     if row is None and ref in ("first", "next") and wait > 0:
-        deadline = utcnow() + dt.timedelta(seconds=wait)
         # No run yet: wait for the scheduler to place one (it notifies run_new).
-        listener = Listener(db.dsn, ["run_new"], "pscheduler-api-alias")
-        try:
-            while row is None and utcnow() < deadline:
-                listener.wait(min(1.0, (deadline - utcnow()).total_seconds()))
-                row = find(db, task_row, ref)
-        finally:
-            listener.close()
+        row = hub(db.dsn).wait_new(lambda: find(db, task_row, ref), wait)
     if row is None:
         raise NotFound()
     if not (wait_local or wait_merged) or wait <= 0:
@@ -61,7 +52,7 @@ def get(
             return True  # no result will ever come: answer now rather than at the timeout
         return r["result_full"] is not None and r["state_finished"] and r["state"] != "cleanup"
 
-    waited = hub(db.dsn).wait(
+    waited = hub(db.dsn).wait_run(
         row["id"],
         lambda: db.one("run_by_uuid", {"task": task_row["id"], "uuid": row["uuid"]}),
         done,

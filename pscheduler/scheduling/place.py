@@ -162,12 +162,17 @@ def run_limits(limits, task: dict, start: dt.datetime) -> tuple[bool, str | None
     return verdict.passed, verdict.diags, priority
 
 
-def load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
-    cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
+def timelines_from(rows: list[dict]) -> dict[str, Timeline]:
+    """One timeline per conflict class from ``active_runs_in_window`` rows."""
     found: dict[str, list[Busy]] = {"exclusive": [], "normal": []}
-    for r in cur.fetchall():
+    for r in rows:
         found[r["conflict_class"]].append(Busy.from_row(r))
     return {cls: Timeline(items) for cls, items in found.items()}
+
+
+def load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
+    cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
+    return timelines_from(cur.fetchall())
 
 
 def blocking(timelines: dict[str, Timeline], cls: str, start, end) -> list[Busy]:

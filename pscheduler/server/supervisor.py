@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hostname", help="the name this node puts in URLs")
     parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
     parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
+    parser.add_argument(
+        "--cymru-resolver",
+        help="DNS server HOST[:PORT] for Team Cymru bogon/AS look-ups (default: the system's)",
+    )
     parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -132,6 +136,7 @@ def build_config(args: argparse.Namespace) -> Config:
         "hostname",
         "limits",
         "ntp_server",
+        "cymru_resolver",
         "api_workers",
     ):
         value = getattr(args, name, None)
@@ -260,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
+    if config.cymru_resolver:  # read by pscheduler.toolkit.cymru in this process too
+        os.environ["PSCHEDULER_CYMRU_RESOLVER"] = config.cymru_resolver
     logs.setup("server" if command in ("run", "db", "token") else command, config.debug)
     try:
         if command == "run":

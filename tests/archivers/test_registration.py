@@ -11,7 +11,7 @@ from pscheduler.toolkit.jsonval import schema_error
 
 from ._helpers import archiver
 
-NAMES = ["http", "syslog", "rabbitmq", "postgresql", "tcp", "udp"]
+NAMES = ["http", "syslog", "rabbitmq", "postgresql", "tcp", "udp", "kafka"]
 
 SAMPLES = {
     "http": [
@@ -34,6 +34,13 @@ SAMPLES = {
     ],
     "tcp": [{"host": "h", "port": 1}, {"schema": 1, "host": "h", "port": 1}, {"host": "h"}],
     "udp": [{"host": "h", "port": 1, "payload-size": 100}, {"host": "h", "port": -1}],
+    "kafka": [
+        {"topic": "t", "server": "k:9092"},
+        {"topic": "t", "server": "k", "extra": 1},
+        {"schema": 2, "topic": "t", "server": "k", "security-protocol": "SSL", "x": 1},
+        {"schema": 2, "topic": "t", "server": "k"},
+        {"schema": 2, "topic": "t", "server": "k", "security-protocol": "SSL", "_ssl-key": 1},
+    ],
 }
 
 

@@ -174,6 +174,11 @@ def test_bad_updates_and_unknown_things_answer_in_the_errors_shape(m1):
     r = s.patch(base + f"/workflow/{wid}/", json={}, timeout=10)
     assert r.status_code == 405
     _errors(r)
+    # PostgreSQL cannot store NUL in text: a 400, not a 500 (found by schemathesis)
+    r = s.get(base + "/workflow/create/", params={"name": "a\x00b"}, timeout=10)
+    assert r.status_code == 400 and "NUL" in _errors(r)[0]["message"], r.text
+    r = s.put(base + f"/workflow/{wid}/", json={"name": "a\x00b"}, timeout=10)
+    assert r.status_code == 400 and "NUL" in _errors(r)[0]["message"], r.text
 
 
 def test_progress_messages_complete_a_workflow(m1):

@@ -144,14 +144,6 @@ def test_identifier_that_throws_is_reported_and_skipped():
     assert "Identified as anyone" in lines
 
 
-@pytest.mark.parametrize("kind", ["ip-cymru-asn", "ip-cymru-bogon"])
-def test_internet_only_identifiers_say_they_are_unavailable(kind):
-    with pytest.raises(
-        LimitConfigError, match=rf"Identifier 'it' has unsupported type '{kind}' \(not available"
-    ):
-        load(config(identifiers=[ident(kind, {"fail-result": False})], classifiers=[]))
-
-
 def test_cidr_list_url_fetches_excludes_and_transforms(server):
     server.routes["/list"] = (
         200,

@@ -141,7 +141,11 @@ def test_linked_operations_answer_as_documented(fuzz_node, api_schema):
     creations succeed and the links have somewhere to go (generated `reference` is kept)."""
     calls: dict[str, set] = collections.defaultdict(set)
 
-    class Machine(api_schema.exclude(path=[p for _, p in NOT_FUZZED]).as_state_machine()):
+    # Only the task family: among every route's inferred links, a bounded run too rarely
+    # steps from a created task to the operations the document links it to.
+    tasks_only = api_schema.include(path_regex=r"^/pscheduler/tasks")
+
+    class Machine(tasks_only.as_state_machine()):
         def before_call(self, case):
             _confine(case)
             if case.method == "POST" and case.path == "/pscheduler/tasks":

@@ -164,3 +164,11 @@ def test_cli_lower_cases_record_and_round_trips():
 def test_bad_specs_are_rejected(spec, error):
     verdict = plugins.spec_is_valid(get_test("dns"), spec)
     assert verdict["valid"] is False and verdict["error"].startswith(error), verdict
+
+
+def test_spec_to_cli_keeps_the_original_order():
+    """/tasks/<t>/cli lists --nameserver, --record, --query in that order (issue 17)."""
+    spec = {"schema": 1, "query": "example.test", "record": "a", "nameserver": "127.0.0.1"}
+    args = get_test("dns").spec_to_cli(spec)
+    assert args == ["--nameserver", "127.0.0.1", "--record", "a", "--query", "example.test"]
+    assert get_test("dns").cli_to_spec(args) == spec

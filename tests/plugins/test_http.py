@@ -146,11 +146,18 @@ def test_cli_options():
         test.cli_to_spec(["--help"])
 
 
+def test_url_is_a_string_as_in_the_original():
+    """is-valid takes any string (issue 17); curl's can-run is where a non-URL is refused."""
+    assert plugins.spec_is_valid(get_test("http"), {"url": "not a url"}) == {"valid": True}
+    verdict = plugins.can_run(get_tool("curl"), {"type": "http", "spec": {"url": "not a url"}})
+    assert verdict["can-run"] is False and verdict["reasons"]
+
+
 @pytest.mark.parametrize(
     "spec, error",
     [
         ({}, "At /: 'url' is a required property"),
-        ({"url": "not a url"}, "At /url: 'not a url' is not a valid URL"),
+        ({"url": 7}, "At /url: 7 is not of type 'string'"),
         ({"url": "http://x/", "keep-content": 5}, "At /: Additional properties are not allowed"),
         ({"schema": 2, "url": "http://x/", "keep-content": -1}, "At /keep-content:"),
         ({"schema": 4, "url": "http://x/", "headers": {"Bad Name": "v"}}, "At /headers:"),

@@ -99,18 +99,53 @@ def test_cli_round_trip(spec):
 def test_cli_short_options_and_help():
     test = get_test("latency")
     spec = test.cli_to_spec(["-d", "x", "-c", "5", "-i", "0.2", "-P", "1000-2000", "-R"])
-    assert spec == {
-        "schema": 2,
+    assert spec == {  # -R is output-raw, as in the original
+        "schema": 1,
         "dest": "x",
         "packet-count": 5,
         "packet-interval": 0.2,
         "data-ports": {"lower": 1000, "upper": 2000},
-        "reverse": True,
+        "output-raw": True,
     }
     with pytest.raises(UsageError, match="data-ports"):
         test.cli_to_spec(["-d", "x", "-P", "many"])
     with pytest.raises(UsageError, match="--packet-count"):
         test.cli_to_spec(["--help"])
+
+
+def test_cli_full_packet_option_set_gives_schema_2():
+    """The options the original's CLI sends for a full latency task (issue 17)."""
+    test = get_test("latency")
+    args = "-s a -d b -c 10 -i 0.1 -L 2 -p 16 -b 0.001 -C 861 --ip-tos 32 --flip --reverse"
+    spec = test.cli_to_spec(args.split() + ["--output-raw"])
+    assert spec == {
+        "schema": 2,
+        "source": "a",
+        "dest": "b",
+        "packet-count": 10,
+        "packet-interval": 0.1,
+        "packet-timeout": 2,
+        "packet-padding": 16,
+        "bucket-width": 0.001,
+        "ctrl-port": 861,
+        "ip-tos": 32,
+        "flip": True,
+        "reverse": True,
+        "output-raw": True,
+    }
+    assert test.spec_is_valid(spec) == {"valid": True}
+    assert test.cli_to_spec(["-d", "b", "-T", "32"])["ip-tos"] == 32
+
+
+def test_flip_needs_a_source():
+    test = get_test("latency")
+    verdict = test.spec_is_valid({"dest": "b", "flip": True})
+    assert verdict == {
+        "valid": False,
+        "error": "You must specify both source and dest when using the flip option",
+    }
+    assert test.spec_is_valid({"dest": "b", "source": "a", "flip": True}) == {"valid": True}
+    assert test.spec_is_valid({"dest": "b", "flip": False}) == {"valid": True}
 
 
 @pytest.mark.parametrize(

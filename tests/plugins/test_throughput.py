@@ -156,6 +156,18 @@ def test_cli_si_suffixes_and_errors():
         test.cli_to_spec(["--help"])
 
 
+def test_cli_whole_seconds_become_durations():
+    """``-t 10`` and ``--omit 5`` are seconds, as in the original (issue 17)."""
+    test = get_test("throughput")
+    spec = test.cli_to_spec(["-d", "x", "-t", "10", "--omit", "5"])
+    assert spec == {"schema": 1, "dest": "x", "duration": "PT10S", "omit": "PT5S"}
+    assert test.spec_is_valid(spec) == {"valid": True}
+    assert test.cli_to_spec(["-d", "x", "-t", "PT1M", "-O", "PT2S"])["duration"] == "PT1M"
+    assert test.cli_to_spec(["-d", "x", "-i", "2", "-B", "127.0.0.1"])["interval"] == "PT2S"
+    with pytest.raises(UsageError, match='Invalid value "ten" for duration'):
+        test.cli_to_spec(["-d", "x", "-t", "ten"])
+
+
 @pytest.mark.parametrize(
     "spec, error",
     [

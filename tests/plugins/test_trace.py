@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from pscheduler_plugins.tools.traceroute import parse_tracepath, parse_traceroute
+from pscheduler_plugins.tools.traceroute import add_ases, parse_tracepath, parse_traceroute
 
 from pscheduler import plugins
 from pscheduler.hookspecs import UsageError
+from pscheduler.toolkit.jsonval import schema_error
 from tests.plugins.plugin_helpers import formatted, get_test, get_tool, measure, require_program
 
 
@@ -97,3 +100,34 @@ def test_help():
 def test_bad_specs_are_rejected(spec, error):
     verdict = plugins.spec_is_valid(get_test("trace"), spec)
     assert verdict["valid"] is False and verdict["error"].startswith(error), verdict
+
+
+def test_hops_get_their_as_from_team_cymru(monkeypatch):
+    """Against a local DNS server answering Team Cymru's zones, pointed at by config."""
+    from tests.cymru_zone import cymru_server
+
+    with cymru_server() as (nameserver, resolver):
+        monkeypatch.setenv("PSCHEDULER_CYMRU_RESOLVER", nameserver)
+        hops = [{"ip": "8.8.8.8"}, {}, {"ip": "127.0.0.1"}, {"ip": "9.9.9.9"}]
+        add_ases(hops)
+    assert hops[0]["as"] == {"number": 15169, "owner": "GOOGLE - Google LLC, US"}
+    assert hops[1:] == [{}, {"ip": "127.0.0.1"}, {"ip": "9.9.9.9"}]
+    # Loopback (like private space) is never asked about, as in the original.
+    assert not any("127" in name for name, _ in resolver.queries)
+    result = {"succeeded": True, "paths": [hops]}
+    assert schema_error(get_test("trace").result_schema, {"schema": 1, **result}) is None
+    text, _ = formatted("trace", {"dest": "9.9.9.9"}, result)
+    assert "AS15169 GOOGLE - Google LLC, US" in text
+
+
+def test_as_lookup_off_the_network_fails_fast(monkeypatch):
+    from tests.cymru_zone import silent_server
+
+    with silent_server() as nameserver:
+        monkeypatch.setenv("PSCHEDULER_CYMRU_RESOLVER", nameserver)
+        hops = [{"ip": f"8.8.8.{n}"} for n in range(1, 20)]
+        began = time.monotonic()
+        add_ases(hops, timeout=0.5)
+        spent = time.monotonic() - began
+    assert spent < 1.5, spent
+    assert all("as" not in hop for hop in hops)

@@ -211,6 +211,26 @@ def test_background_multi_records_become_runs(node):
     assert record["result-merged"] == {"schema": 1, "succeeded": True, "duration": "PT1S"}
 
 
+def test_background_multi_interval_reports_once_per_interval(node):
+    """idlebgm's ``interval`` (issue 17): a PT2S run every PT1S makes two records."""
+    task = idle("PT2S", test="idlebgm")
+    task["test"]["spec"]["interval"] = "PT1S"
+    url = post_task(node, task)
+    container = node.session.get(
+        url + "/runs/first", params={"wait-local": "", "wait": "15"}, timeout=30
+    ).json()
+    assert container["result"]["succeeded"] is True
+
+    def records():
+        found = [
+            r for r in runs(node, url) if r["result-merged"] and r["href"] != container["href"]
+        ]
+        return found if len(found) >= 2 else None
+
+    found = wait_for(records, timeout=10, what="two emitted records")
+    assert [r["result-merged"]["duration"] for r in found] == ["PT1S", "PT1S"]
+
+
 def test_waits_end_at_once_for_runs_that_will_never_have_a_result(fresh):
     """A missed run gets no merged result: wait-merged answers when it is missed, not at the
     end of the wait."""

@@ -1,0 +1,141 @@
+"""The connection pool against a real PostgreSQL: reuse, waiting, broken connections."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg2
+import pytest
+
+from pscheduler.db import Database, DatabaseUnavailable
+from tests.helpers import free_port
+
+
+@pytest.fixture
+def dsn(cluster):
+    return cluster.new_database("pool")
+
+
+def _pid(db: Database) -> int:
+    with db.transaction() as cur:
+        cur.execute("SELECT pg_backend_pid() AS pid")
+        return cur.fetchone()["pid"]
+
+
+def test_connections_are_reused_and_named(dsn):
+    db = Database(dsn, "pscheduler-pooltest")
+    try:
+        first = _pid(db)
+        assert _pid(db) == first
+        with db.transaction() as cur:
+            cur.execute("SELECT current_setting('application_name') AS name")
+            assert cur.fetchone()["name"] == "pscheduler-pooltest"
+    finally:
+        db.close()
+
+
+def test_an_error_rolls_back_and_keeps_the_connection(dsn):
+    db = Database(dsn)
+    try:
+        with db.transaction() as cur:
+            cur.execute("CREATE TABLE t (x int PRIMARY KEY)")
+        pid = _pid(db)
+        with pytest.raises(psycopg2.errors.UniqueViolation), db.transaction() as cur:
+            cur.execute("INSERT INTO t VALUES (1)")
+            cur.execute("INSERT INTO t VALUES (1)")
+        with db.transaction() as cur:
+            cur.execute("SELECT count(*) AS n FROM t")
+            assert cur.fetchone()["n"] == 0
+        assert _pid(db) == pid
+    finally:
+        db.close()
+
+
+def test_a_full_pool_waits_for_a_free_connection(dsn):
+    db = Database(dsn, maxconn=1)
+    taken, release, got = threading.Event(), threading.Event(), []
+
+    def holder():
+        with db.transaction() as cur:
+            cur.execute("SELECT 1")
+            taken.set()
+            release.wait(10)
+
+    def second():
+        got.append(_pid(db))
+
+    try:
+        a = threading.Thread(target=holder)
+        a.start()
+        assert taken.wait(10)
+        b = threading.Thread(target=second)
+        b.start()
+        b.join(0.3)
+        assert b.is_alive() and not got  # waiting, not failing, while the only one is taken
+        release.set()
+        a.join(10)
+        b.join(10)
+        assert len(got) == 1
+    finally:
+        release.set()
+        db.close()
+
+
+def test_a_full_pool_gives_up_after_its_wait(dsn):
+    db = Database(dsn, maxconn=1)
+    db.WAIT_FOR_CONNECTION = 0.2
+    try:
+        with db.transaction():
+            with pytest.raises(DatabaseUnavailable, match="No database connection free"):
+                _pid(db)
+        _pid(db)  # the slot was given back
+    finally:
+        db.close()
+
+
+def test_after_a_restart_one_request_fails_and_the_stale_connections_are_dropped(cluster, dsn):
+    db = Database(dsn, maxconn=4)
+    try:
+        with db.transaction() as a, db.transaction() as b, db.transaction() as c:
+            pids = set()
+            for cur in (a, b, c):
+                cur.execute("SELECT pg_backend_pid() AS pid")
+                pids.add(cur.fetchone()["pid"])
+        assert len(pids) == 3
+        admin = psycopg2.connect(cluster.admin_dsn)
+        try:
+            with admin, admin.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM unnest(%s) AS pid", (list(pids),)
+                )
+                cur.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),)
+                )
+        finally:
+            admin.close()
+        with pytest.raises(DatabaseUnavailable, match="unavailable"):
+            _pid(db)
+        # The other two idle connections died too: they are dropped, not handed out.
+        fresh = _pid(db)
+        assert fresh not in pids
+        assert _pid(db) == fresh
+    finally:
+        db.close()
+
+
+def test_an_unreachable_database_is_unavailable_on_use_not_on_construction():
+    db = Database(f"host=127.0.0.1 port={free_port()} dbname=x user=x", maxconn=1)
+    db.WAIT_FOR_CONNECTION = 0.5
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:\d+/x is unavailable"):
+        _pid(db)
+    with pytest.raises(DatabaseUnavailable):  # the failed attempt gave its slot back
+        _pid(db)
+    db.close()
+
+
+def test_close_drops_connections_and_the_database_stays_usable(dsn):
+    db = Database(dsn)
+    first = _pid(db)
+    db.close()
+    assert _pid(db) != first
+    db.close()

@@ -1,0 +1,88 @@
+"""Waiting on runs/first shares the process's one LISTEN connection with every other waiter."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import requests
+
+from tests.helpers import wait_for
+from tests.tasks.util import idle, post_task, sql
+
+WORKERS = 2
+WAITERS = 8
+
+API_CONNECTIONS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE query LIKE 'LISTEN%%') AS listening
+FROM pg_stat_activity
+WHERE datname = current_database() AND application_name LIKE 'pscheduler-api%%'
+"""
+
+
+def _connections(node) -> tuple[int, int]:
+    row = sql(node, API_CONNECTIONS)[0]
+    return row["total"], row["listening"]
+
+
+def _scheduler_pid(node) -> int:
+    return sql(node, "SELECT pid FROM heartbeat WHERE name = 'scheduler'")[0]["pid"]
+
+
+def _fresh_get(node, path: str, **params) -> requests.Response:
+    """A request on a new TCP connection, so it may land on any API worker."""
+    with requests.Session() as s:
+        s.verify, s.trust_env = False, False
+        return s.get(path, params=params, timeout=40)
+
+
+def test_runs_first_waits_for_a_later_run_without_extra_connections(make_node):
+    node = make_node(extra_args=["--api-workers", str(WORKERS)])
+    warm = post_task(node, idle("PT0S"))
+
+    def every_worker_listens() -> bool:
+        r = _fresh_get(node, warm + "/runs/first", wait="10", **{"wait-local": ""})
+        assert r.status_code == 200, r.text
+        return _connections(node)[1] == WORKERS
+
+    # Each worker opens its one LISTEN connection on its first wait.
+    wait_for(every_worker_listens, timeout=30, interval=0.1, what="a listener in every worker")
+    with requests.Session() as s:  # an event stream shares that connection too
+        s.verify, s.trust_env = False, False
+        stream = s.get(node.url("events"), stream=True, timeout=10)
+        assert stream.status_code == 200
+        next(stream.iter_lines())
+        assert _connections(node)[1] == WORKERS
+
+        scheduler = _scheduler_pid(node)
+        os.kill(scheduler, signal.SIGSTOP)  # no run can be placed until it continues
+        try:
+            url = post_task(node, idle("PT0S"))
+            total_before, _ = _connections(node)
+            answers: list[requests.Response] = []
+
+            def waiter():
+                answers.append(_fresh_get(node, url + "/runs/first", wait="30"))
+
+            threads = [threading.Thread(target=waiter) for _ in range(WAITERS)]
+            for t in threads:
+                t.start()
+            samples = []
+            for _ in range(20):  # watch the connections while the waiters wait (~2 s)
+                samples.append(_connections(node))
+                threads[0].join(0.1)
+            assert not answers, "no run exists yet: every waiter is still waiting"
+            assert all(listening == WORKERS for _, listening in samples), samples
+            # The waiters hold no connection; the pools may open a couple for their reads.
+            assert max(total for total, _ in samples) <= total_before + WAITERS // 2, samples
+        finally:
+            os.kill(scheduler, signal.SIGCONT)
+        for t in threads:
+            t.join(45)
+        stream.close()
+    assert len(answers) == WAITERS
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    hrefs = {a.json()["href"] for a in answers}
+    assert len(hrefs) == 1 and hrefs.pop().startswith(url + "/runs/")
