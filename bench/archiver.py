@@ -31,7 +31,7 @@ import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import Cluster, Node, wait_for  # noqa: E402
+from tests.helpers import ALLOW_LOOPBACK_SINKS, Cluster, Node, wait_for  # noqa: E402
 
 
 class Sink:
@@ -96,7 +96,7 @@ def main() -> int:
 
     sink = Sink()
     cluster = Cluster()
-    node = Node(cluster.new_database())
+    node = Node(cluster.new_database(), env=dict(ALLOW_LOOPBACK_SINKS))
     try:
         node.start()
         task = {

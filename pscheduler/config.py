@@ -27,6 +27,8 @@ _ENV = {
     "cymru_resolver": "PSCHEDULER_CYMRU_RESOLVER",
     "debug": "PSCHEDULER_DEBUG",
     "api_workers": "PSCHEDULER_API_WORKERS",
+    "archive_allow": "PSCHEDULER_ARCHIVE_ALLOW",
+    "archive_deny": "PSCHEDULER_ARCHIVE_DENY",
 }
 
 
@@ -51,11 +53,14 @@ class Config:
     cert: str = ""
     key: str = ""
     limits: str = ""
-    ntp_server: str = "pool.ntp.org"
+    ntp_server: str = ""  # compared with in /status only; /clock never asks NTP
     # DNS server (HOST[:PORT]) for Team Cymru look-ups; empty: the system's resolvers.
     cymru_resolver: str = ""
     debug: bool = False
     api_workers: int = 2
+    # Archive destination policy (pscheduler.toolkit.destinations): networks, "unix".
+    archive_allow: str = ""
+    archive_deny: str = ""
 
     def finish(self) -> Config:
         """Fill the defaults that depend on other settings."""

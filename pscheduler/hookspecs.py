@@ -103,7 +103,9 @@ class Archiver:
 
     enumeration: {name, description, version, maintainer}
     data_schema: JSON Schema of the archive ``data``; data_is_valid defaults to it.
-    archive(record) -> {"succeeded": bool, "error"?: str, "retry"?: ISO 8601 duration}
+    archive(record) -> {"succeeded": bool, "error"?: str, "retry"?: ISO 8601 duration,
+                        "detail"?: str (long text, e.g. the remote answer: logged, and shown
+                        only to holders of the task's key)}
         record = {data, task-href, run-href, result, attempts, last-attempt}
     data_is_valid(data) -> {"valid": bool, "error"?: str}
     """

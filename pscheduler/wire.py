@@ -34,7 +34,8 @@ def task_detail(row: dict, href: str) -> dict:
         "runs": row["runs"],
         "runs-started": row["runs_started"],
         "slip": duration_to_iso(row["slip"]),
-        "start": format_timestamp(row["start"]),
+        # A task posted without a start got one when it was added (as the original shows).
+        "start": format_timestamp(row["start"] or row["added"]),
         "href": href,
         "runs-href": f"{href}/runs",
         "first-run-href": f"{href}/runs/first",

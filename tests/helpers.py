@@ -23,6 +23,9 @@ import urllib3
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 VENV_BIN = Path(sys.executable).parent
+# Archives may not reach loopback or local sockets by default (the destination policy);
+# tests whose sinks listen there allow them, as an operator with a local Logstash would.
+ALLOW_LOOPBACK_SINKS = {"PSCHEDULER_ARCHIVE_ALLOW": "127.0.0.0/8,::1,unix"}
 SERVER = str(VENV_BIN / "pscheduler-server")
 CLI = str(VENV_BIN / "pscheduler")
 
@@ -54,6 +57,18 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def admin_token(node, name: str = "ops") -> str:
+    """A new admin token for ``node`` (``pscheduler-server token create --admin``)."""
+    done = subprocess.run(
+        [SERVER, "--dsn", node.dsn, "token", "create", name, "--admin"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 class Cluster:

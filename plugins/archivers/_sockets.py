@@ -3,7 +3,8 @@
 tcp connects, sends the JSON (no delimiter) and closes; udp sends one datagram of at most
 ``payload-size`` bytes (508 by default, the size every IPv4 path carries unfragmented).
 A host that does not resolve (or not in the asked IP version) is a failure without retry;
-socket errors are retried as the data's ``retry-policy`` says.  Fixed quirk: ``schema`` is
+socket errors are retried as the data's ``retry-policy`` says.  The destination must pass
+the archive destination policy (``pscheduler.toolkit.destinations``), with no retry.  Fixed quirk: ``schema`` is
 an allowed member.  Each call has its own socket, so both are thread-safe.
 """
 
@@ -22,6 +23,8 @@ from pscheduler_plugins.archivers._shared import (
     unsupported_schema,
 )
 from pscheduler_plugins.common import HOST
+
+from pscheduler.toolkit.destinations import DestinationRefused, resolve
 
 MAX_SCHEMA = 1
 TIMEOUT = 30.0
@@ -69,7 +72,7 @@ def _resolve(data: dict, kind: int) -> tuple:
         # Said here rather than by getaddrinfo, which would ask DNS about the literal.
         raise OSError(f"not an IPv{version} address")
     family = _FAMILIES[version]
-    infos = socket.getaddrinfo(data["host"], data["port"], family, kind)
+    infos = resolve(data["host"], data["port"], family, kind)  # checked by the policy
     return infos[0][0], infos[0][4]
 
 
@@ -92,6 +95,8 @@ def archive(record: dict, kind: int) -> dict:
         return bad
     try:
         family, address = _resolve(data, kind)
+    except DestinationRefused as exc:
+        return {"succeeded": False, "error": str(exc)}
     except (OSError, UnicodeError) as exc:
         return {"succeeded": False, "error": f"Unable to resolve {data.get('host')}: {exc}"}
     body = payload(record).encode("utf-8")

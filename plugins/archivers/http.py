@@ -26,9 +26,9 @@ from pscheduler_plugins.archivers._shared import (
     versioned_schema,
 )
 from pscheduler_plugins.common import DURATION, enumeration
-from requests.adapters import HTTPAdapter
 
 from pscheduler.hookspecs import Archiver, hookimpl
+from pscheduler.toolkit.destinations import DestinationRefused, GuardedAdapter
 
 MAX_SCHEMA = 4
 DEFAULT_TIMEOUT = 30.0
@@ -66,19 +66,6 @@ VERSIONS = {
 }
 
 
-class _BoundAdapter(HTTPAdapter):
-    """An adapter whose connections leave from a given source address."""
-
-    def __init__(self, bind: str | None):
-        self._bind = bind
-        super().__init__(pool_maxsize=32)
-
-    def init_poolmanager(self, *args, **kwargs):
-        if self._bind:
-            kwargs["source_address"] = (self._bind, 0)
-        return super().init_poolmanager(*args, **kwargs)
-
-
 _sessions: dict[tuple, requests.Session] = {}
 _sessions_lock = threading.Lock()
 
@@ -95,7 +82,7 @@ def _session(url: str, bind: str | None, verify: bool) -> requests.Session:
                 # Unchecked certificates are this archiver's documented default, not news.
                 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             session.trust_env = False  # no proxies from the environment for archiving
-            adapter = _BoundAdapter(bind)
+            adapter = GuardedAdapter(bind, pool_maxsize=32)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             _sessions[key] = session
@@ -123,11 +110,34 @@ def archive(record: dict) -> dict:
             timeout=timeout,
         )
     except (requests.RequestException, OSError, ValueError) as exc:
+        refused = _refusal(exc)
+        if refused is not None:
+            return {"succeeded": False, "error": f"Failed to {op} result: {refused}"}
         return failure(record, f"Failed to {op} result: {exc}")
     if 200 <= response.status_code < 300:
         return {"succeeded": True}
-    text = response.text.strip()[:500]
-    return failure(record, f"Failed to {op} result: {response.status_code}: {text}")
+    # Everyone may read the run's archivings: the remote body (which may come from a service
+    # the archive was aimed at to read it) goes only to the log and to key holders.
+    short = f"Failed to {op} result: {response.status_code} {response.reason or ''}".rstrip()
+    answer = failure(record, short)
+    answer["detail"] = f"{short}: {response.text.strip()[:2000]}"
+    return answer
+
+
+def _refusal(exc: BaseException) -> DestinationRefused | None:
+    """The destination policy's refusal somewhere in an exception's chain, if any."""
+    seen = 0
+    pending: list = [exc]
+    while pending and seen < 20:
+        item = pending.pop()
+        seen += 1
+        if isinstance(item, DestinationRefused):
+            return item
+        pending += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
+        for linked in (item.__cause__, item.__context__, getattr(item, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+    return None
 
 
 @hookimpl

@@ -6,7 +6,9 @@ Data: schema 1 is ``{topic, server}``; schema 2 adds ``security-protocol`` (requ
 and ``ssl-checkhostname``.  The ``_ssl-*`` values are file names, as the client takes them;
 PEM text given instead is written to a private temporary file.  The client is kafka-python;
 producers are cached per configuration for an hour.  A broker that cannot be reached fails
-the attempt within ``TIMEOUT`` seconds and is retried per ``retry-policy``.
+the attempt within ``TIMEOUT`` seconds and is retried per ``retry-policy``.  Every address
+the client looks up (the bootstrap server and the brokers it advertises) must pass the
+archive destination policy, and the client connects to the checked address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 
@@ -32,6 +35,7 @@ from pscheduler_plugins.archivers._shared import (
 from pscheduler_plugins.common import CARDINAL_ZERO, HOST, enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
+from pscheduler.toolkit.destinations import DestinationRefused, refusal, resolve
 
 MAX_SCHEMA = 2
 TIMEOUT = 10.0  # seconds for bootstrap, metadata and the acknowledgement of one message
@@ -119,8 +123,48 @@ def producer_config(data: dict) -> dict:
     return config
 
 
+_HOST_PORT = re.compile(r"^\[?(?P<host>[^\[\]]+?)\]?(?::(?P<port>\d{1,5}))?$")
+
+
+def _check_bootstrap(server: str) -> None:
+    """DestinationRefused at once for a bootstrap server the policy refuses."""
+    if server.count(":") > 1 and not server.startswith("["):
+        host, port = server, 9092  # a bare IPv6 literal
+    else:
+        match = _HOST_PORT.match(server)
+        if not match:
+            return  # the client will say what is wrong with it
+        host, port = match["host"], int(match["port"] or 9092)
+    try:
+        resolve(host, port)
+    except DestinationRefused:
+        raise
+    except OSError:
+        pass  # not resolvable: the client's own error says so
+
+
+def _guard_lookups() -> None:
+    """Make the client's every name lookup answer only addresses the policy allows, so
+    brokers advertised by the bootstrap server are held to it too (kafka-python 3)."""
+    try:
+        from kafka.net.inet import KafkaNetSocket
+    except ImportError:  # older clients: the bootstrap check alone
+        return
+    original = KafkaNetSocket.dns_lookup
+    if getattr(original, "guarded", False):
+        return
+
+    def dns_lookup(self, host, port, *args, **kwargs):
+        infos = original(self, host, port, *args, **kwargs) or []
+        return [i for i in infos if refusal(i[4][0], port) is None]
+
+    dns_lookup.guarded = True
+    KafkaNetSocket.dns_lookup = dns_lookup
+
+
 def _connect(config: dict):
     def connect():
+        _guard_lookups()
         from kafka import KafkaProducer  # imported late: only a node that archives here pays
 
         return KafkaProducer(**config)
@@ -148,7 +192,10 @@ def archive(record: dict) -> dict:
         producer.send(data["topic"], body).get(timeout=TIMEOUT)
 
     try:
+        _check_bootstrap(data["server"])
         _producers.use(key, EXPIRES, _connect(config), send)
+    except DestinationRefused as exc:
+        return {"succeeded": False, "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - kafka-python raises many types; each is a failure
         return failure(record, f"Failed to send message: {type(exc).__name__}: {exc}")
     return {"succeeded": True}

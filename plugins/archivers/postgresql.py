@@ -4,7 +4,9 @@
 restricted to plain identifiers by the schema), the JSON passed as a parameter.  The
 connection is cached per DSN until ``connection-expires`` (default PT1H) and used by one
 thread at a time; any error closes it, so the next attempt reconnects.  Errors are retried
-as ``retry-policy`` says.
+as ``retry-policy`` says.  The server must pass the archive destination policy: its name is
+resolved and checked here and the connection made to that address (``hostaddr``); a local
+socket needs ``unix`` in the allow list.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pscheduler_plugins.common import DURATION, enumeration
 from psycopg2 import sql
 
 from pscheduler.hookspecs import Archiver, hookimpl
+from pscheduler.toolkit.destinations import DestinationRefused, check_unix, refusal, resolve
 
 MAX_SCHEMA = 1
 DEFAULT_EXPIRES = 3600.0
@@ -64,9 +67,35 @@ def _dsn_error(data: dict) -> str | None:
     return None
 
 
+def checked_params(dsn: str) -> dict:
+    """The DSN's parameters with ``hostaddr`` set to checked addresses (DestinationRefused)."""
+    params = psycopg2.extensions.parse_dsn(dsn)
+    if "service" in params:
+        check_unix("a service file")  # its hosts come from a local file we cannot see
+    hosts = [h.strip() for h in params.get("host", "").split(",")]
+    ports = [p.strip() for p in str(params.get("port", "")).split(",")]
+    if "hostaddr" in params:
+        for address in params["hostaddr"].split(","):
+            why = refusal(address.strip())
+            if why:
+                raise DestinationRefused(f"Archive destination not allowed: {why}")
+        return params
+    addresses = []
+    for index, host in enumerate(hosts):
+        if not host or host.startswith(("/", "@")):
+            check_unix(host)
+            addresses.append("")
+            continue
+        port = ports[index] if index < len(ports) and ports[index] else ports[0] or "5432"
+        addresses.append(resolve(host, int(port))[0][4][0])
+    if any(addresses):
+        params["hostaddr"] = ",".join(addresses)
+    return params
+
+
 def _connect(dsn: str):
     def connect():
-        return psycopg2.connect(dsn, connect_timeout=CONNECT_TIMEOUT)
+        return psycopg2.connect(**checked_params(dsn), connect_timeout=CONNECT_TIMEOUT)
 
     return connect
 
@@ -92,7 +121,9 @@ def archive(record: dict) -> dict:
     expires = seconds(data.get("connection-expires"), DEFAULT_EXPIRES)
     try:
         _connections.use(data["_dsn"], expires, _connect(data["_dsn"]), insert)
-    except psycopg2.Error as exc:
+    except DestinationRefused as exc:
+        return {"succeeded": False, "error": str(exc)}
+    except (psycopg2.Error, OSError, ValueError) as exc:
         return failure(record, f"Failed to insert result: {str(exc).strip()}")
     return {"succeeded": True}
 

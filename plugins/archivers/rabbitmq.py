@@ -28,6 +28,7 @@ from pscheduler_plugins.archivers._shared import (
 from pscheduler_plugins.common import DURATION, enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
+from pscheduler.toolkit.destinations import DestinationRefused, resolve
 from pscheduler.toolkit.jqfilter import TransformError, compile_transform, run_compiled
 
 MAX_SCHEMA = 3
@@ -100,6 +101,8 @@ _connections = ConnectionCache(_close)
 def _connect(url: str, timeout: float):
     def connect() -> tuple:
         parameters = pika.URLParameters(url)
+        # Resolved and checked once; the connection goes to that address (no rebinding).
+        parameters.host = resolve(parameters.host, parameters.port)[0][4][0]
         parameters.socket_timeout = timeout
         parameters.stack_timeout = timeout
         parameters.blocked_connection_timeout = timeout
@@ -139,6 +142,8 @@ def archive(record: dict) -> dict:
         _connections.use(
             (data["_url"], expires, timeout), expires, _connect(data["_url"], timeout), publish
         )
+    except DestinationRefused as exc:
+        return {"succeeded": False, "error": str(exc)}
     except pika.exceptions.UnroutableError:
         return failure(record, "Message was not routed to any queue")
     except pika.exceptions.NackError:

@@ -22,6 +22,7 @@ from pscheduler_plugins.archivers._shared import (
 from pscheduler_plugins.common import enumeration
 
 from pscheduler.hookspecs import Archiver, hookimpl
+from pscheduler.toolkit.destinations import check_unix, resolve
 
 MAX_SCHEMA = 2
 LOCAL_SOCKET = "/dev/log"
@@ -73,6 +74,8 @@ def message(data: dict, result: object) -> bytes:
 
 def _send(server: str, datagram: bytes) -> None:
     if server.startswith("/"):
+        if server != LOCAL_SOCKET:
+            check_unix(server)  # /dev/log is syslog's own; other sockets need "unix"
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
             sock.connect(server)
             sock.send(datagram)
@@ -84,7 +87,7 @@ def _send(server: str, datagram: bytes) -> None:
         if not match:
             raise ValueError(f"Bad syslog server {server!r}")
         host, port = match["host"], int(match["port"] or DEFAULT_PORT)
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+    family, kind, proto, _, address = resolve(host, port, kind=socket.SOCK_DGRAM)[0]
     with socket.socket(family, kind, proto) as sock:
         sock.sendto(datagram, address)
 

@@ -1,22 +1,34 @@
 """``iperf3``: runs the throughput test (spec §6.2).
 
 Participant 1 runs the server, participant 0 the client; ``loopback: true`` runs both here.
-participant-data: ``{"schema": 3, "iperf3-version"}`` for everybody, plus ``server_port`` from
-the server side.  The run's output is the test result itself; merged-results takes the
-client's (the server's when ``reverse``) and concatenates both sides' diags.
+participant-data: ``{"schema": 3, "iperf3-version"}`` for everybody, plus ``server_port`` and
+a private ``_auth`` from the server side (as the original's iperf3 tool): an RSA key pair in
+PEM, a random 20-character ``username`` and ``password`` and the ``credentials`` line iperf3's
+``--authorized-users-path`` file wants.  The server demands those credentials only when the
+client's participant data has ``schema`` >= 2 (an older client cannot use them); a client uses
+them whenever the server gave them.  The run's output is the test result itself;
+merged-results takes the client's (the server's when ``reverse``) and concatenates both sides'
+diags.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
+import os
 import re
+import secrets
 import socket
+import string
 import subprocess
+import tempfile
 import threading
 import time
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pscheduler_plugins.common import (
     enumeration,
     program_missing,
@@ -59,6 +71,9 @@ ALLOWED = {
     "loopback",
 }
 DEFAULT_DURATION = 10.0
+AUTH_LENGTH = 20  # the longest username and password iperf3 takes
+AUTH_CHARS = string.ascii_letters + string.digits
+AUTH_SCHEMA = 2  # the client's participant-data schema from which the server demands auth
 SERVER_WAIT = 5.0  # how long the client waits for a loopback server to listen
 
 
@@ -107,11 +122,83 @@ def free_port(host: str = "") -> int:
         return sock.getsockname()[1]
 
 
+def make_auth() -> dict:
+    """The server side's credentials for one run, shaped as the original's ``_auth``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        encoding=serialization.Encoding.PEM,
+        format=serialization.PrivateFormat.TraditionalOpenSSL,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        encoding=serialization.Encoding.PEM,
+        format=serialization.PublicFormat.SubjectPublicKeyInfo,
+    )
+    username = "".join(secrets.choice(AUTH_CHARS) for _ in range(AUTH_LENGTH))
+    password = "".join(secrets.choice(AUTH_CHARS) for _ in range(AUTH_LENGTH))
+    # iperf3 keeps sha256 of "{username}password" (braces literal) per user.
+    digest = hashlib.sha256(f"{{{username}}}{password}".encode()).hexdigest()
+    return {
+        "private": private.decode(),
+        "public": public.decode(),
+        "username": username,
+        "password": password,
+        "credentials": f"{username},{digest}\n",
+    }
+
+
 def participant_data(test: dict, participant: int) -> dict:
     data = {"schema": 3, "iperf3-version": _version()}
     if participant == 1:
         data["server_port"] = free_port()
+        data["_auth"] = make_auth()
     return data
+
+
+def _schema(data: object) -> int:
+    value = data.get("schema", 1) if isinstance(data, dict) else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _auth_of(pdata: list) -> dict | None:
+    """The server's ``_auth`` when it is complete (an old server or a sanitised copy has none)."""
+    auth = (pdata[1] if len(pdata) > 1 and isinstance(pdata[1], dict) else {}).get("_auth")
+    needed = ("private", "public", "username", "password", "credentials")
+    if isinstance(auth, dict) and all(isinstance(auth.get(k), str) for k in needed):
+        return auth
+    return None
+
+
+def server_auth(pdata: list) -> dict | None:
+    """The credentials the server demands: its own, when the client's data says it can."""
+    client = pdata[0] if pdata else {}
+    return _auth_of(pdata) if _schema(client) >= AUTH_SCHEMA else None
+
+
+def _write_secret(directory: str, name: str, text: str) -> str:
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    return path
+
+
+def server_auth_args(auth: dict, directory: str) -> list[str]:
+    return [
+        "--rsa-private-key-path",
+        _write_secret(directory, "private.pem", auth["private"]),
+        "--authorized-users-path",
+        _write_secret(directory, "users.csv", auth["credentials"]),
+    ]
+
+
+def client_auth_args(auth: dict, directory: str) -> list[str]:
+    return [
+        "--username",
+        auth["username"],
+        "--rsa-public-key-path",
+        _write_secret(directory, "public.pem", auth["public"]),
+    ]
 
 
 # ---- command lines ----
@@ -330,16 +417,25 @@ def run(input: dict, control) -> dict:
         port = (pdata[1] if len(pdata) > 1 else {}).get("server_port")
         if port is None:
             return {"schema": 1, "succeeded": False, "error": "No server_port in participant data"}
-    if participant == 1:
-        argv = server_argv(spec, port)
-        if not control.sleep_until(start):
+    with tempfile.TemporaryDirectory(prefix="iperf3-auth-", dir=control.tmpdir) as secrets_dir:
+        if participant == 1:
+            argv = server_argv(spec, port)
+            auth = None if spec.get("single-ended") else server_auth(pdata)
+            if auth is not None:
+                argv += server_auth_args(auth, secrets_dir)
+            if not control.sleep_until(start):
+                return {"schema": 1, "succeeded": False, "error": "Run was cancelled."}
+            return _outcome(control.run_program(argv), argv, udp)
+        argv = client_argv(spec, spec["dest"], port)
+        auth = None if spec.get("single-ended") else _auth_of(pdata)
+        env = None
+        if auth is not None:
+            argv += client_auth_args(auth, secrets_dir)
+            env = {"IPERF3_PASSWORD": auth["password"]}
+        # The server starts at the start time; give it the setup time to be listening.
+        if not control.sleep_until(start + dt.timedelta(seconds=setup_time(spec))):
             return {"schema": 1, "succeeded": False, "error": "Run was cancelled."}
-        return _outcome(control.run_program(argv), argv, udp)
-    argv = client_argv(spec, spec["dest"], port)
-    # The server starts at the start time; give it the setup time to be listening.
-    if not control.sleep_until(start + dt.timedelta(seconds=setup_time(spec))):
-        return {"schema": 1, "succeeded": False, "error": "Run was cancelled."}
-    return _outcome(control.run_program(argv), argv, udp)
+        return _outcome(control.run_program(argv, env=env), argv, udp)
 
 
 def merged_results(test: dict, results: list) -> dict:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from pscheduler.api.responses import text
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
-from pscheduler.errors import DomainError
+from pscheduler.errors import BadRequest, DomainError
 from pscheduler.limits import LimitFile
 from pscheduler.plugins import PluginFailure
 
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 MAX_API = 6
 MAX_BODY = 1024 * 1024
+# Up to this much of a too-large body is read before the 413, so a client that sends it all
+# sees the answer rather than a reset; a Content-Length beyond it gets the 413 at once.
+DRAIN_LIMIT = 16 * MAX_BODY
 _SLASHES = re.compile(r"//+")
 
 
@@ -40,19 +43,38 @@ class _CollapseSlashes:
 
 
 def _refuse_large_bodies():
-    """413 for bodies over MAX_BODY, read to the end first so the client sees the answer
-    rather than a connection reset in the middle of its upload."""
+    """413 for bodies over MAX_BODY.
+
+    A plausible body is read to the end first so the client sees the answer rather than a
+    connection reset in the middle of its upload; an impossible Content-Length (beyond
+    DRAIN_LIMIT, or announced with no body behind it) is answered at once.  Chunked bodies
+    have no length: ``MAX_CONTENT_LENGTH`` makes werkzeug stop reading them at MAX_BODY.
+    """
     length = request.content_length
     if length is None or length <= MAX_BODY:
-        return None
+        return None  # chunked bodies are cut at MAX_CONTENT_LENGTH as they are read
+    too_large = text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+    too_large.headers["Connection"] = "close"
+    if length > DRAIN_LIMIT:
+        return too_large
     stream = request.environ.get("wsgi.input")
-    remaining = min(length, 64 * MAX_BODY)
+    remaining = length
     while stream is not None and remaining > 0:
         chunk = stream.read(min(65536, remaining))
         if not chunk:
             break
         remaining -= len(chunk)
-    return text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+    return too_large
+
+
+def _refuse_unstorable_query():
+    """NUL cannot reach the database (or a tool's command line): 400 for any query value
+    or name that holds one, before any view runs."""
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            # Raised, not returned: /m1/ answers it in its own error shape.
+            raise BadRequest(f"Invalid query parameter {name!r}: NUL characters are not allowed")
+    return None
 
 
 def _check_api_level():
@@ -96,7 +118,9 @@ def _register_errors(app: Flask) -> None:
             headers = {k: v for k, v in allow if k.lower() == "allow"}
             return text(405, f"{request.method} not allowed on this resource", headers=headers)
         if code == 413:
-            return text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+            too_large = text(413, f"Request body too large (at most {MAX_BODY} bytes)")
+            too_large.headers["Connection"] = "close"  # the rest of the body was not read
+            return too_large
         return text(code, exc.description or exc.name)
 
     @app.errorhandler(Exception)
@@ -113,8 +137,11 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.extensions["pscheduler.db"] = db or Database(config.dsn or "", "pscheduler-api")
     app.extensions["pscheduler.limits"] = LimitFile(config.limits)
     app.url_map.strict_slashes = True
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1  # chunked bodies too (args.body_bytes)
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_BODY
     app.before_request(_refuse_large_bodies)
     app.before_request(_check_api_level)
+    app.before_request(_refuse_unstorable_query)
     _register_errors(app)
 
     # Imported here, not at the top: ``pscheduler.api.serve`` imports this package before it

@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from flask import request
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from pscheduler.errors import BadRequest
 from pscheduler.toolkit.iso8601 import parse_timestamp, parse_when
@@ -72,7 +73,7 @@ def arg_json(name: str, what: str | None = None) -> Any:
     if value is None:
         return None
     try:
-        return json_load(value)
+        return json_load(value, untrusted=True)
     except ValueError as exc:
         prefix = f"{what}: " if what else ""
         raise BadRequest(f"{prefix}{exc}") from None
@@ -88,14 +89,27 @@ def arg_uuid(name: str) -> uuid.UUID | None:
         raise BadRequest(f"Invalid {name} UUID") from None
 
 
+def body_bytes() -> bytes:
+    """The request body, at most ``MAX_CONTENT_LENGTH - 1`` bytes.
+
+    Werkzeug stops reading a chunked body (which has no Content-Length) at the limit and
+    hands back what it read; one byte more than allowed means there was more: 413.
+    """
+    raw = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and len(raw) >= limit:
+        raise RequestEntityTooLarge()
+    return raw
+
+
 def body_json(max_schema: int | None = None, what: str = "") -> Any:
     """The request body as JSON; non-ASCII is fine here (the original crashed on it)."""
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest(f"{what}Body is not valid UTF-8") from None
     try:
-        return json_load(text, max_schema=max_schema)
+        return json_load(text, max_schema=max_schema, untrusted=True)
     except ValueError as exc:
         raise BadRequest(f"{what}{exc}") from None

@@ -3,12 +3,14 @@ is asking (the requester hints and whether the requester is privileged)."""
 
 from __future__ import annotations
 
+import socket
+
 from flask import current_app, request
 
 from pscheduler.config import Config
 from pscheduler.db import Database
 from pscheduler.node import tokens
-from pscheduler.node.identity import is_local_address
+from pscheduler.node.identity import local_addresses
 from pscheduler.tasks import access
 
 
@@ -40,12 +42,59 @@ def hints() -> dict:
 
 
 def privileged() -> bool:
-    """A local requester, or one presenting a valid API token, may act on any task."""
-    requester = hints()["requester"]
-    if is_local_address(requester):
-        return True
-    header = request.headers.get("Authorization")
-    return bool(header) and tokens.authorized(db(), header, requester) is not None
+    """A requester presenting an admin token may act on any task.
+
+    Deliberately not a local source address (the original's rule): the node's own archiver,
+    HTTP queue and tools send from those addresses on behalf of whoever posted a task, so an
+    address says nothing about who is asking.  Local operators use ``pscheduler-server``
+    (which acts on the database) or an admin token.
+    """
+    return admin()
+
+
+def admin() -> bool:
+    """The request carries a valid admin token (``Authorization: Bearer <token>``)."""
+    return tokens.admin_allowed(db(), request.headers.get("Authorization"), hints()["requester"])
+
+
+def _split_host(value: str) -> tuple[str, int | None] | None:
+    """(host, port) of a Host header value, or None when it is not one."""
+    if value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] or None
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:
+        host, port = value, None
+    if port is not None and not port.isdigit():
+        return None
+    return host.lower().rstrip("."), int(port) if port else None
+
+
+def own_names() -> set[str]:
+    """Every name and address by which this node may be reached."""
+    cfg = config()
+    names = {cfg.hostname, cfg.listen_host, "localhost", socket.gethostname()}
+    names |= set(local_addresses())
+    return {n.lower().strip("[]").rstrip(".") for n in names if n}
+
+
+def public_host() -> str:
+    """``host[:port]`` for the hrefs of an answer.
+
+    The Host header only when it names this node (one of its names or addresses, on its own
+    port), else the configured name: a client must not be able to make the node hand out
+    links to somewhere else.
+    """
+    cfg = config()
+    parsed = _split_host(request.host or "")
+    if parsed is not None:
+        host, port = parsed
+        if host in own_names() and port in (None, cfg.listen_port):
+            return request.host
+    return cfg.node_address
 
 
 def key() -> str | None:

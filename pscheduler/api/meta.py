@@ -11,7 +11,7 @@ from pscheduler.api.doc import doc, json_body, query, text_error
 from pscheduler.api.responses import ok_json
 from pscheduler.api.schemas import DURATION, closed, ref
 from pscheduler.errors import BadRequest
-from pscheduler.node import clock, mtu, status
+from pscheduler.node import clock, identity, mtu, status
 from pscheduler.node import host as hoststatus
 from pscheduler.toolkit.iso8601 import duration_to_iso
 
@@ -36,16 +36,22 @@ def api_level():
     return ok_json(MAX_API)
 
 
-@doc("The node's idea of its own name", {200: json_body({"type": "string"})})
+@doc(
+    "The host's name (its best address when the name does not resolve)",
+    {200: json_body({"type": "string"})},
+)
 @bp.get("/hostname")
 def hostname():
-    return ok_json(context.config().hostname or socket.getfqdn())
+    return ok_json(identity.host_name())
 
 
-@doc("Clock state (chrony, ntpd or an NTP query)", {200: json_body(ref("Clock"))})
+@doc(
+    "Clock state from the system (kernel, chrony or ntpd), the original's keys only",
+    {200: json_body(ref("Clock"))},
+)
 @bp.get("/clock")
 def clock_view():
-    return ok_json(clock.clock_state(context.config().ntp_server))
+    return ok_json(clock.clock_state())
 
 
 @doc("How far ahead runs are placed", {200: json_body(DURATION)})
@@ -68,11 +74,12 @@ def mtu_safe():
 
 
 @doc(
-    "Time, limits health, daemon heartbeats, last run times, host load",
+    "Time, limits health, daemon heartbeats, last run times, host load, clock diagnosis",
     {200: json_body(ref("NodeStatus"))},
 )
 @bp.get("/status")
 def node_status():
     body = status.node_status(context.db(), context.limits_status())
     body["host"] = hoststatus.host_status(context.config().state_dir)
+    body["clock"] = clock.clock_diagnosis(context.config().ntp_server)
     return ok_json(body)

@@ -6,21 +6,20 @@ methods so both are accepted, and every error has the spec's ``{"errors": [...]}
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from pscheduler.api import context
-from pscheduler.api.args import arg_boolean
+from pscheduler.api.args import arg_boolean, body_bytes
 from pscheduler.api.doc import doc, json_body, path, query
-from pscheduler.api.responses import ok_json
+from pscheduler.api.responses import host_url, ok_json, root_url
 from pscheduler.api.schemas import INTEGER, STRINGS, closed, ref
 from pscheduler.db import DatabaseUnavailable
 from pscheduler.errors import DomainError
 from pscheduler.monitor import panoptes
-from pscheduler.node import tokens
+from pscheduler.toolkit.jsonval import parse_untrusted
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +29,16 @@ bp = Blueprint("panoptes", __name__)
 # Documentation (pscheduler/api/doc.py); the monitor's own error shape, not /pscheduler's.
 _ERROR = json_body(ref("MonitorError"), "An error in the Panoptes shape")
 _ID = path("id", {"type": "string"}, "Workflow id (a task UUID or a reported workflow's)")
-_CREATED = closed({"id": {"type": "string", "format": "uuid"}})
+_KEY = query("key", {"type": "string"}, "The key the creation answered with (any address)")
+_CREATED = closed(
+    {
+        "id": {"type": "string", "format": "uuid"},
+        "key": {"type": "string", "description": "lets any address write to the workflow"},
+    }
+)
 _WORKFLOW = closed({"workflow": ref("MonitorWorkflow")})
 _ACCEPTED = closed({"id": {"type": "string", "format": "uuid"}, "accepted": {"const": True}})
-_ADMIN = "Needs a request from one of the host's addresses or `Authorization: Bearer <token>`"
+_ADMIN = "Needs `Authorization: Bearer <admin token>` (a local source address is not enough)"
 
 
 def _error(status: int, message: str, detail: str = "") -> Response:
@@ -84,13 +89,15 @@ def _routing_errors_as_json():
 
 
 def _body():
-    raw = request.get_data(cache=True)
+    raw = body_bytes()
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise panoptes.MonitorError(400, f"Invalid JSON: {exc}") from None
+        return parse_untrusted(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise panoptes.MonitorError(400, "Invalid JSON: the body is not valid UTF-8") from None
+    except ValueError as exc:
+        raise panoptes.MonitorError(400, str(exc)) from None
 
 
 def _route(rule: str, **options):
@@ -162,11 +169,9 @@ def create_workflow():
     body = _body()
     name = body.get("name") if isinstance(body, dict) else None
     name = name if name is not None else request.args.get("name")
-    created = panoptes.create_workflow(context.db(), name)
+    created = panoptes.create_workflow(context.db(), name, context.hints()["requester"])
     response = ok_json(created, status=201)
-    response.headers["Location"] = (
-        f"{request.url_root.rstrip('/')}{PREFIX}/workflow/{created['id']}/"
-    )
+    response.headers["Location"] = f"{host_url()}{PREFIX}/workflow/{created['id']}/"
     return response
 
 
@@ -191,7 +196,7 @@ def create_workflow():
 def workflows():
     db = context.db()
     if request.method == "DELETE":
-        if not tokens.admin_allowed(db, request.headers.get("Authorization"), request.remote_addr):
+        if not context.admin():
             raise panoptes.MonitorError(403, "Deleting every workflow needs an admin token")
         return ok_json(panoptes.delete_all_workflows(db))
     return ok_json(panoptes.workflows(db))
@@ -201,7 +206,7 @@ def workflows():
 @doc(
     "Report progress",
     {202: json_body(_ACCEPTED), 400: _ERROR, 403: _ERROR, 404: _ERROR},
-    [_ID],
+    [_ID, _KEY],
     body={"content": {"application/json": {"schema": ref("MonitorUpdate")}}},
     method="post",
 )
@@ -214,13 +219,13 @@ def workflows():
         403: _ERROR,
         404: _ERROR,
     },
-    [_ID],
+    [_ID, _KEY],
     method="put",
 )
 @doc(
     "Delete a reported workflow (403 for tasks or while running without ?force)",
     {204: {"description": "Deleted"}, 403: _ERROR, 404: _ERROR},
-    [_ID],
+    [_ID, _KEY],
     method="delete",
 )
 @_route("/workflow/<wid>", methods=["GET", "POST", "PUT", "DELETE"])
@@ -228,6 +233,9 @@ def workflow(wid: str):
     db = context.db()
     if request.method == "GET":
         return ok_json(panoptes.workflow(db, wid))
+    panoptes.check_write(
+        db, wid, context.hints()["requester"], request.args.get("key"), context.admin()
+    )
     if request.method == "DELETE":
         panoptes.delete_workflow(db, wid, force=arg_boolean("force"))
         return Response(status=204)
@@ -260,4 +268,4 @@ def job(wid: str, jid: str):
 
 
 def _pscheduler_root() -> str:
-    return request.url_root.rstrip("/") + "/pscheduler"
+    return root_url()

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, request
 
+from pscheduler.api import context
 from pscheduler.api.args import arg_boolean
 
 
@@ -28,9 +29,18 @@ def ok(message: str = "OK", mimetype: str | None = None) -> Response:
     return Response(message + "\n", status=200, mimetype=mimetype or "text/html")
 
 
+def encodable(message: str) -> str:
+    """The message with anything UTF-8 cannot carry (lone surrogates) escaped: an error
+    message may quote whatever a client sent."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def text(status: int, message: str, headers: dict | None = None) -> Response:
     return Response(
-        message.rstrip("\n") + "\n", status=status, mimetype="text/plain", headers=headers
+        encodable(message).rstrip("\n") + "\n",
+        status=status,
+        mimetype="text/plain",
+        headers=headers,
     )
 
 
@@ -38,11 +48,16 @@ def see_other(url: str) -> Response:
     return Response(url + "\n", status=303, mimetype="text/html", headers={"Location": url})
 
 
+def host_url() -> str:
+    """``<scheme>://<host>[:port]`` of this node (see ``context.public_host``)."""
+    return f"{request.scheme}://{context.public_host()}{request.script_root}"
+
+
 def base_url() -> str:
     """The request URL without its query, as the hrefs the original builds."""
-    return request.base_url.rstrip("/")
+    return (host_url() + request.path).rstrip("/")
 
 
 def root_url() -> str:
     """``<scheme>://<host>[:port]/pscheduler``, as the client reached us."""
-    return request.url_root.rstrip("/") + "/pscheduler"
+    return host_url() + "/pscheduler"

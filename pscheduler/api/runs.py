@@ -41,7 +41,7 @@ bp = Blueprint("runs", __name__)
 _WAIT = query(
     "wait",
     {"type": "integer", "minimum": 0, "maximum": 600},
-    "Seconds to wait (default 30; 0 for `first`/`next` unless a wait flag is given)",
+    "Seconds to wait (default 30, for `first`/`next` too, as the original; 0: look once)",
 )
 _RUN_FROM_URL = "$response.body#regex:runs.([0-9a-fA-F-]+)$"
 
@@ -165,7 +165,7 @@ def _wait_args() -> tuple[float, bool, bool]:
 
 
 @doc(
-    "One run; `first` and `next` wait up to `wait` s for one to exist",
+    "One run; `first` and `next` wait up to `wait` s (default 30, as the original) for one",
     {
         200: json_body(ref("Run")),
         400: text_error("`Cannot wait on local and merged results`, `Wait time must be >= 0`"),
@@ -184,13 +184,9 @@ def _wait_args() -> tuple[float, bool, bool]:
 )
 @bp.get("/tasks/<task_uuid>/runs/<run_ref>")
 def get_run(task_uuid: str, run_ref: str):
+    # As the original: ``wait`` defaults to 30 s, and the aliases wait for a run to exist
+    # (the original CLI asks for ``runs/first`` of a task just posted, with no ``wait``).
     wait, wait_local, wait_merged = _wait_args()
-    if (
-        run_ref in ("first", "next")
-        and not (wait_local or wait_merged)
-        and "wait" not in request.args
-    ):
-        wait = 0.0
     row = _task(task_uuid)
     run = runs.get(context.db(), row, run_ref, wait, wait_local, wait_merged)
     body = wire.run_json(

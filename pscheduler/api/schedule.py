@@ -55,7 +55,7 @@ def schedule_view():
         return ok_json(schedule.runs_in_window(context.db(), root_url(), start, end, task))
     if fmt not in schedule.PICTURE_FORMATS:
         raise BadRequest(f"Invalid format '{fmt}'")
-    body = schedule.picture(context.db(), fmt, request.host, start, end, task)
+    body = schedule.picture(context.db(), fmt, context.public_host(), start, end, task)
     return Response(body, mimetype=schedule.PICTURE_FORMATS[fmt], headers=_NO_CACHE)
 
 

@@ -195,6 +195,31 @@ _HOST = closed(
     }
 )
 
+_KERNEL_CLOCK = closed(
+    {
+        "synchronized": BOOLEAN,
+        "state": INTEGER,
+        "offset": _NUMBER,
+        "maxerror": _NUMBER,
+        "esterror": _NUMBER,
+    }
+)
+# /status's clock: /clock's answer less ``time``, with the diagnosis /clock may not carry.
+_CLOCK_DIAGNOSIS = closed(
+    {
+        "synchronized": BOOLEAN,
+        "source": {"enum": ["chrony", "ntp", "unknown"]},
+        "reference": {"type": "string"},
+        "offset": _NUMBER,
+        "kernel": {"anyOf": [_KERNEL_CLOCK, {"type": "null"}]},
+        "problem": {"type": "string", "description": "why the clock is not synchronized"},
+        "ntp-check": closed(
+            {"server": {"type": "string"}, "offset": _NUMBER, "error": {"type": "string"}},
+            optional=("offset", "error"),
+        ),
+    },
+    optional=("reference", "offset", "problem", "ntp-check"),
+)
 _NODE_STATUS = closed(
     {
         "time": TIMESTAMP,
@@ -202,6 +227,7 @@ _NODE_STATUS = closed(
         "services": {"type": "object", "additionalProperties": _SERVICE},
         "runs": closed({"last-finished": MAYBE_TIMESTAMP, "last-scheduled": MAYBE_TIMESTAMP}),
         "host": _HOST,
+        "clock": _CLOCK_DIAGNOSIS,
     }
 )
 
@@ -282,11 +308,11 @@ SCHEMAS: dict[str, dict] = {
             "time": TIMESTAMP,
             "synchronized": BOOLEAN,
             "source": {"enum": ["chrony", "ntp", "unknown"]},
-            "reference": {"type": "string"},
-            "offset": {"type": "number", "description": "seconds"},
-            "error": {"type": "string"},
+            "reference": {"type": "string", "description": "only when synchronized"},
+            "offset": {"type": "number", "description": "seconds; only when synchronized"},
         },
-        optional=("reference", "offset", "error"),
+        # The original's SystemClockStatus, which other hosts validate strictly.
+        optional=("reference", "offset"),
     ),
     "NodeStatus": _NODE_STATUS,
     "PauseState": closed(

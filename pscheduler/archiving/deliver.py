@@ -177,6 +177,7 @@ class Outcome:
     succeeded: bool
     message: str | None = None
     retry: dt.timedelta | None = None  # set: try again after this long
+    detail: str | None = None  # long text for the log and key holders, never the public
 
     @property
     def completed(self) -> bool:
@@ -262,12 +263,18 @@ def attempt(row: dict, task_row: dict | None, node: Node) -> Outcome:
     if answer["succeeded"]:
         return Outcome(True)
     error = str(answer.get("error") or "Unspecified error")
+    detail = answer.get("detail")
+    detail = str(detail)[:4000] if detail is not None else None
+    if detail:
+        log.info("Archiving %s to %s: %s", row["archiving_id"], plugin.enumeration["name"], detail)
     if "retry" in answer:
         delay = _parse_retry(answer["retry"])
         if delay is None:
-            return Outcome(False, f"{error} (invalid retry {answer['retry']!r}; giving up)")
-        return Outcome(False, error, delay)
-    return Outcome(False, error)
+            return Outcome(
+                False, f"{error} (invalid retry {answer['retry']!r}; giving up)", detail=detail
+            )
+        return Outcome(False, error, delay, detail)
+    return Outcome(False, error, detail=detail)
 
 
 def record_outcome(
@@ -288,6 +295,8 @@ def record_outcome(
         "message": outcome.message,
         "next-attempt": format_timestamp(next_attempt, fraction=True),
     }
+    if outcome.detail:
+        diag["_detail"] = outcome.detail  # sanitised away unless the task's key is given
     params = {
         "id": row["archiving_id"],
         "holder": holder,

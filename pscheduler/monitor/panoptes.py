@@ -10,8 +10,11 @@ parses requests; everything else is here.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import importlib.metadata
 import json
+import secrets
 import uuid
 from typing import Any
 
@@ -224,12 +227,46 @@ def _check_name(name: Any) -> None:
         raise MonitorError(400, "The workflow name must not contain NUL characters")
 
 
-def create_workflow(db: Database, name: str | None) -> dict:
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def create_workflow(db: Database, name: str | None, creator: str | None = None) -> dict:
+    """A new reported workflow; the answer carries a ``key`` that allows writing to it from
+    any address (the creator's address may write without it)."""
     wid = uuid.uuid4()
     if name is not None:
         _check_name(name)
-    db.one("monitor_workflow_create", {"id": wid, "name": (name or f"workflow-{wid.hex[:8]}")})
-    return {"id": str(wid)}
+    key = secrets.token_urlsafe(24)
+    db.one(
+        "monitor_workflow_create",
+        {
+            "id": wid,
+            "name": (name or f"workflow-{wid.hex[:8]}"),
+            "creator": creator or None,
+            "key_hash": _digest(key),
+        },
+    )
+    return {"id": str(wid), "key": key}
+
+
+def check_write(
+    db: Database, raw_id: str, requester: str | None, key: str | None, admin: bool
+) -> None:
+    """Writes to a reported workflow, as for tasks: its creator's address, its key or an
+    admin token; 403 otherwise (404 for an unknown workflow, as before)."""
+    wid = parse_id(raw_id)
+    kind, _ = _find(db, wid)
+    if admin or kind == "task":
+        return  # task workflows refuse client writes with their own message
+    row = db.one("monitor_workflow_owner", {"id": wid}) or {}
+    if requester and row.get("creator") and requester == row["creator"]:
+        return
+    if key and row.get("key_hash") and hmac.compare_digest(_digest(key), row["key_hash"]):
+        return
+    raise MonitorError(
+        403, "Only the workflow's creator (its address or ?key=) or an admin token may change it"
+    )
 
 
 def rename_workflow(db: Database, raw_id: str, body: Any) -> dict:

@@ -1,6 +1,13 @@
-"""The clock state a node reports at /clock: kernel sync flag, chrony or ntpd, and an NTP query.
+"""The clock state a node reports: /clock as the original answers it, /status's diagnosis.
 
-Nothing here may raise: a clock that cannot be read is ``synchronized: false`` with an error.
+``/clock`` is read by other pScheduler hosts (the clock test's remote side is validated
+against the original's schema, which allows no other member): ``{time, synchronized, source}``,
+plus ``reference`` and ``offset`` when the clock is synchronised.  It comes from the system's
+own clock state (the kernel's ``adjtimex`` and the time daemon that disciplines it) and never
+queries an NTP server itself.  Why a clock is not synchronised, and an optional comparison
+with a configured NTP server, is diagnosis for ``/status``.
+
+Nothing here may raise: a clock that cannot be read is ``synchronized: false``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import time
 import ntplib
 
 _STA_UNSYNC = 0x0040
+_STA_NANO = 0x2000
 _TIME_ERROR = 5
 
 
@@ -46,7 +54,8 @@ class _Timex(ctypes.Structure):
     ]
 
 
-def kernel_synchronized() -> bool | None:
+def kernel_clock() -> dict | None:
+    """The kernel's clock discipline state (``adjtimex`` read-only), None if unreadable."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         timex = _Timex()
@@ -55,10 +64,23 @@ def kernel_synchronized() -> bool | None:
         return None
     if state < 0:
         return None
-    return state != _TIME_ERROR and not (timex.status & _STA_UNSYNC)
+    scale = 1e-9 if timex.status & _STA_NANO else 1e-6
+    return {
+        "synchronized": state != _TIME_ERROR and not (timex.status & _STA_UNSYNC),
+        "state": state,
+        "offset": timex.offset * scale,
+        "maxerror": timex.maxerror * 1e-6,
+        "esterror": timex.esterror * 1e-6,
+    }
+
+
+def kernel_synchronized() -> bool | None:
+    kernel = kernel_clock()
+    return None if kernel is None else kernel["synchronized"]
 
 
 def _chrony() -> dict | None:
+    """chronyd's view (``chronyc tracking``), None where chrony does not run."""
     if not shutil.which("chronyc"):
         return None
     try:
@@ -75,44 +97,84 @@ def _chrony() -> dict | None:
     return {"source": "chrony", "reference": ref.group(1), "offset": value}
 
 
+def _ntpd() -> dict | None:
+    """The local ntpd's view, where ntpd is installed (as the original, which asks it)."""
+    if not shutil.which("ntpq"):
+        return None
+    try:
+        import ntplib
+
+        answer = ntplib.NTPClient().request("127.0.0.1", version=3, timeout=2)
+    except Exception:  # noqa: BLE001 - no local daemon answering means no ntpd source
+        return None
+    stratum = (
+        ntplib.stratum_to_text(answer.stratum)
+        if answer.stratum > 0
+        else "unspecified or invalid stratum"
+    )
+    return {
+        "source": "ntp",
+        "reference": f"{stratum} from {ntplib.ref_id_to_text(answer.ref_id)}",
+        "offset": answer.offset,
+    }
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="microseconds")
+
+
+def clock_state() -> dict:
+    """What ``GET /clock`` answers: the original's keys only."""
+    now = _now()
+    kernel = kernel_clock()
+    synced = bool(kernel and kernel["synchronized"])
+    state: dict = {"time": now, "synchronized": synced}
+    daemon = _chrony() or _ntpd()
+    state["source"] = daemon["source"] if daemon else "unknown"
+    if synced:
+        if daemon:
+            state["reference"], state["offset"] = daemon["reference"], daemon["offset"]
+        else:
+            # Disciplined by something we cannot name: the kernel's own estimate.
+            state["reference"] = "kernel clock discipline"
+            state["offset"] = kernel["offset"]
+    return state
+
+
 _ntp_cache: dict = {}
 _ntp_lock = threading.Lock()
 
 
 def _ntp_query(server: str, timeout: float = 1.0) -> dict:
-    """Ask an NTP server, cached for a minute so /clock stays fast under load."""
+    """Ask an NTP server, cached for a minute so /status stays fast under load."""
     with _ntp_lock:
         cached = _ntp_cache.get(server)
         if cached and time.monotonic() - cached[0] < 60:
             return cached[1]
     try:
         response = ntplib.NTPClient().request(server, version=3, timeout=timeout)
-        answer = {"source": "ntp", "reference": server, "offset": response.offset}
+        answer = {"server": server, "offset": response.offset}
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
-        answer = {"error": f"NTP query to {server} failed: {exc}"}
+        answer = {"server": server, "error": f"NTP query to {server} failed: {exc}"}
     with _ntp_lock:
         _ntp_cache[server] = (time.monotonic(), answer)
     return answer
 
 
-def clock_state(ntp_server: str | None) -> dict:
-    state: dict = {"time": dt.datetime.now().astimezone().isoformat(timespec="microseconds")}
-    synced = kernel_synchronized()
-    state["synchronized"] = bool(synced)
-    daemon = _chrony()
-    if daemon:
-        state.update(daemon)
-        return state
+def clock_diagnosis(ntp_server: str | None) -> dict:
+    """The clock section of ``/status``: /clock's answer, the kernel's state, the reason the
+    clock is not synchronised and, when an NTP server is configured, how far off it is."""
+    state = clock_state()
+    state.pop("time", None)
+    kernel = kernel_clock()
+    state["kernel"] = kernel
+    if kernel is None:
+        state["problem"] = "The kernel's clock state (adjtimex) cannot be read"
+    elif not kernel["synchronized"]:
+        state["problem"] = "The kernel reports the clock as unsynchronized"
     if ntp_server:
-        answer = _ntp_query(ntp_server)
-        if "error" in answer:
-            state.update({"source": "unknown", "error": answer["error"]})
-            state["synchronized"] = False
-        else:
-            state.update(answer)
-            state["synchronized"] = bool(synced) and abs(answer["offset"]) < 1.0
-        return state
-    state.update({"source": "unknown"})
-    if not synced:
-        state["error"] = "The kernel reports the clock as unsynchronized"
+        check = _ntp_query(ntp_server)
+        state["ntp-check"] = check
+        if "error" in check:
+            state.setdefault("problem", check["error"])
     return state

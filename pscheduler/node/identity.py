@@ -43,3 +43,28 @@ def is_local_address(address: str | None) -> bool:
     if mapped is not None:
         ip = mapped
     return str(ip) in local_addresses() or str(ip) in ("127.0.0.1", "::1")
+
+
+def host_name() -> str:
+    """This host's name as ``GET /hostname`` answers it (as the original): the system's host
+    name when it resolves, else the best address of the host's own interfaces."""
+    name = socket.gethostname()
+    try:
+        if name and socket.getaddrinfo(name, None):
+            return name
+    except (OSError, UnicodeError):
+        pass
+    addresses = sorted(local_addresses(), key=_address_preference)
+    return addresses[0] if addresses else name or "localhost"
+
+
+def _address_preference(address: str) -> tuple:
+    """Global before private before loopback or link-local; IPv4 before IPv6 among equals."""
+    ip = ipaddress.ip_address(address)
+    if ip.is_loopback or ip.is_link_local:
+        rank = 2
+    elif ip.is_private:
+        rank = 1
+    else:
+        rank = 0
+    return (rank, ip.version, address)

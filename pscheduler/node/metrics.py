@@ -39,7 +39,8 @@ def prepare_multiprocess_dir(state_dir: str) -> str:
     """
     path = os.environ.get(MULTIPROC_ENV) or str(Path(state_dir) / "prometheus")
     shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)  # the workers' files under it are then private whatever their mode
     os.environ[MULTIPROC_ENV] = path
     return path
 

@@ -8,11 +8,30 @@ import shutil
 import socket
 import subprocess
 
+from pscheduler.errors import BadRequest
+
+
+def check_destination(dest: str) -> None:
+    """BadRequest unless ``dest`` can be a host name or address (before any lookup)."""
+    if "\x00" in dest or dest.startswith("-") or any(c.isspace() for c in dest):
+        raise BadRequest(f"Invalid destination {dest[:100]!r}")
+    try:
+        ipaddress.ip_address(dest)
+        return
+    except ValueError:
+        pass
+    try:
+        dest.encode("idna")
+    except UnicodeError as exc:
+        raise BadRequest(
+            f"Invalid destination {dest[:100]!r}: not a valid host name ({exc})"
+        ) from None
+
 
 def _is_local(dest: str) -> bool:
     try:
         infos = socket.getaddrinfo(dest, None)
-    except socket.gaierror:
+    except (socket.gaierror, UnicodeError, ValueError):
         return False
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
@@ -22,6 +41,7 @@ def _is_local(dest: str) -> bool:
 
 
 def mtu_safe(dest: str) -> dict:
+    check_destination(dest)
     if _is_local(dest):
         return {"safe": True, "message": "N/A (Local)"}
     if not shutil.which("tracepath"):

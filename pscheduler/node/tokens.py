@@ -1,10 +1,10 @@
-"""API tokens: bearer credentials that grant what a local address grants.
+"""API tokens: bearer credentials for operators (``Authorization: Bearer <token>``).
 
 The original trusts a request from an address of the host itself (the CLI, the daemons) and
-otherwise a task's key or its requester's address.  Tokens add one more way in, for a remote
-operator or a dashboard: ``Authorization: Bearer <token>``.  A token is 32 random bytes shown
+otherwise a task's key or its requester's address.  The first is not kept: the node's own
+archiver, HTTP queue and tools send from those addresses for whoever posted a task, so an
+admin token (or ``pscheduler-server`` on the database) is what makes an operator.  A token is 32 random bytes shown
 once at creation; only its SHA-256 is stored (a slow hash adds nothing for random secrets).
-With no token configured, nothing changes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import re
 import secrets
 
 from pscheduler.db import Database
-from pscheduler.node.identity import is_local_address
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +91,9 @@ def authorized(db: Database, header_value: str | None, address: str | None = Non
 
 
 def admin_allowed(db: Database, header_value: str | None, address: str | None) -> bool:
-    """Node administration (pause, resume, deleting every workflow): local or admin token."""
-    if is_local_address(address):
-        return True
+    """Node administration (pause, resume, deleting every workflow): an admin token only.
+
+    A source address never counts, not even the host's own (see the module's text).
+    """
     token = authorized(db, header_value, address)
     return token is not None and token.admin

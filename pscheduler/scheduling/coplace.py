@@ -36,6 +36,7 @@ from pscheduler.toolkit.iso8601 import format_timestamp, parse_timestamp, utcnow
 log = logging.getLogger(__name__)
 
 PREPARE = dt.timedelta(seconds=2)  # time the participants get between placement and start
+TOLD_BEFORE = dt.timedelta(seconds=0.5)  # everybody must have the run's data this long before
 RETRY_UNREACHABLE = 2.0  # seconds before asking an unreachable participant again
 CONFLICT_TRIES = 6
 
@@ -192,6 +193,14 @@ class _Attempt:
             for _, err in distributed:
                 if err is not None:
                     raise _Failed(str(err))
+            if utcnow() + TOLD_BEFORE > start:
+                # A participant whose run starts before the participant data reaches it runs
+                # without it (an iperf3 server with no port): place it later instead.
+                raise _Failed(
+                    f"Placing the run took until {format_timestamp(utcnow())}, too close to its "
+                    f"start at {format_timestamp(start)}",
+                    conflict=True,
+                )
             if not self.db.all(
                 "run_make_pending", {"uuid": run_uuid, "part_data_full": Json(full)}
             ):
@@ -244,7 +253,8 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None, limits=Non
     ideal = was
     now = utcnow()
     earliest = timing.whole_second(now + task["run_start_margin"] + PREPARE, up=True)
-    if task["runs"] == 0 and task["start"] is None:
+    asap = task["runs"] == 0 and task["start"] is None
+    if asap:
         ideal = max(ideal, earliest)  # "as soon as possible" means once everybody can be told
     while ideal is not None and ideal + slip < earliest:
         ideal = timing.next_ideal(ideal, earliest, repeat, cron)  # never back-fill
@@ -256,7 +266,9 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None, limits=Non
     reason = None
     run_end = None
     placed = False
+    prepare = PREPARE
     for tries in range(1, CONFLICT_TRIES + 1):
+        began = utcnow()
         try:
             common = attempt.common_ranges(low, high)
             start = scheduling.choose_start(common, duration, task["sliprand"])
@@ -276,10 +288,14 @@ def _place_one(db: Database, task_id: int, fallback_bind: str | None, limits=Non
                 break
             retry_at = utcnow() + dt.timedelta(seconds=RETRY_UNREACHABLE) + task["run_start_margin"]
             if exc.conflict and tries < CONFLICT_TRIES:
+                # A slow placement (loaded peers) gets more time before the start next time.
+                prepare = max(prepare, (utcnow() - began) * 1.5)
                 time.sleep(random.uniform(0.05, 0.3 * tries))
                 low = max(
-                    low, timing.whole_second(utcnow() + task["run_start_margin"] + PREPARE, up=True)
+                    low, timing.whole_second(utcnow() + task["run_start_margin"] + prepare, up=True)
                 )
+                if asap:
+                    high = max(high, low + slip + duration)  # no window to miss
                 if low + duration <= high:
                     continue
             elif not exc.conflict and retry_at + PREPARE < ideal + slip:

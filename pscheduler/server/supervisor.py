@@ -26,9 +26,10 @@ from pscheduler.db import Database, DatabaseUnavailable, migrate
 from pscheduler.db.embedded import DBNAME, EmbeddedPostgres
 from pscheduler.limits import LimitConfigError, limit_diags
 from pscheduler.node import status
-from pscheduler.server.tls import ensure_certificate
+from pscheduler.server.tls import ensure_certificate, make_private
 from pscheduler.server.tokens import add_parser as add_token_parser
 from pscheduler.server.tokens import run as run_token
+from pscheduler.toolkit.destinations import validate_lists
 from pscheduler.toolkit.iso8601 import parse_duration
 
 log = logging.getLogger("pscheduler.server")
@@ -56,12 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--hostname", help="the name this node puts in URLs")
     parser.add_argument("--limits", help="limits file (default: limits.conf in the config dir)")
-    parser.add_argument("--ntp-server", help="NTP server the clock endpoint asks")
+    parser.add_argument(
+        "--ntp-server", help="NTP server /status compares the clock with (default: none)"
+    )
     parser.add_argument(
         "--cymru-resolver",
         help="DNS server HOST[:PORT] for Team Cymru bogon/AS look-ups (default: the system's)",
     )
     parser.add_argument("--api-workers", type=int, help="gunicorn worker processes (default 2)")
+    parser.add_argument(
+        "--archive-allow",
+        help="networks archives may reach despite the defaults (e.g. 127.0.0.1/32,unix)",
+    )
+    parser.add_argument("--archive-deny", help="networks archives may never reach")
     parser.add_argument("--debug", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the whole node (the default)")
@@ -138,6 +146,8 @@ def build_config(args: argparse.Namespace) -> Config:
         "ntp_server",
         "cymru_resolver",
         "api_workers",
+        "archive_allow",
+        "archive_deny",
     ):
         value = getattr(args, name, None)
         if value is not None:
@@ -234,7 +244,7 @@ class Supervisor:
 
 
 def run_node(config: Config) -> int:
-    os.makedirs(config.state_dir, exist_ok=True)
+    os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
     embedded = None
     if not config.dsn:
         embedded = EmbeddedPostgres(config.state_dir)
@@ -244,6 +254,7 @@ def run_node(config: Config) -> int:
         migrate.upgrade(config.dsn)
         if config.tls:
             ensure_certificate(config.cert, config.key, config.hostname)
+        make_private(config.state_dir)
         return Supervisor(config).run()
     finally:
         if embedded is not None:
@@ -265,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
+    try:
+        validate_lists(config.archive_allow, config.archive_deny)
+    except ValueError as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 2
     if config.cymru_resolver:  # read by pscheduler.toolkit.cymru in this process too
         os.environ["PSCHEDULER_CYMRU_RESOLVER"] = config.cymru_resolver
     logs.setup("server" if command in ("run", "db", "token") else command, config.debug)

@@ -10,8 +10,9 @@ Reads (task, run, result; spec/api.md §0.4 and §5): without ``?key=`` or witho
 the JSON is sanitised; the right key shows it whole; a wrong key is 403 ``Forbidden``.
 
 Writes (cancel the task, post, PUT or delete its runs; §5): a privileged requester (an
-address of this host, or an API token) may always; a task with a key only with that key;
-a task without one only from the address that created it.
+admin token; see ``pscheduler.api.context.privileged``), the task's key, or the address
+that created the task (on a participant: the lead's).  The original let a keyed task's
+creator through by its local address; here its address counts wherever it is.
 
 The original applied different keys to each resource (a wrong key was refused on a run but
 ignored on the lead's task; no key ever unlocked a participant's task); here the same key
@@ -53,11 +54,8 @@ def shown(row: dict, body: Any, key: str | None) -> Any:
 
 def may_write(row: dict, requester: str | None, key: str | None, privileged: bool) -> bool:
     """Whether this requester may cancel the task or change its runs."""
-    if privileged:
+    if privileged or _matches(key, task_key(row)):
         return True
-    required = task_key(row)
-    if required is not None:
-        return _matches(key, required)
     return requester is not None and requester == (row["hints"] or {}).get("requester")
 
 

@@ -16,6 +16,15 @@ from pscheduler.errors import BadRequest, NotFound
 from pscheduler.scheduling import slots, timing
 from pscheduler.toolkit.iso8601 import parse_duration
 
+# Hints the limits see at submission but the task does not keep: the original's stored hints
+# (shown as detail.hints, used again for each run's limits) are the requester's alone.
+_UNSTORED_HINTS = ("server",)
+
+
+def stored_hints(hints: dict) -> dict:
+    """The hints a task keeps, as the original shows them in ``detail.hints``."""
+    return {k: v for k, v in hints.items() if k not in _UNSTORED_HINTS}
+
 
 def new_row(
     *,
@@ -56,7 +65,7 @@ def new_row(
         "participant": participant,
         "participant_key": participant_key,
         "enabled": enabled,
-        "hints": hints,
+        "hints": stored_hints(hints),
         "diags": diags,
         "cli": Json(cli),
         "priority": priority,

@@ -4,9 +4,52 @@ and sanitising of private (``_``-prefixed) members."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema
+
+# Bodies and query JSON from the network: deeper nesting than this is refused with a 400
+# (Python's parser and every recursive walk after it would otherwise overflow the stack).
+MAX_DEPTH = 100
+# NUL cannot be stored by PostgreSQL; a lone surrogate cannot be encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def untrusted_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """Why a parsed JSON value from the network cannot be accepted, or None.
+
+    Iterative, so it is safe on any depth the parser produced.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"nested deeper than {max_depth} levels"
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in children:
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    return "a member name holds NUL or a lone surrogate (\\u0000, \\ud800-\\udfff)"
+                stack.append((child, depth + 1))
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            return "a string holds NUL or a lone surrogate (\\u0000, \\ud800-\\udfff)"
+    return None
+
+
+def parse_untrusted(text: str | bytes) -> Any:
+    """``json.loads`` for text from the network: ValueError("Invalid JSON: ...") for bad
+    syntax, too deep a nesting, NUL or lone surrogates."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"Invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Invalid JSON: {exc}") from exc
+    problem = untrusted_problem(value)
+    if problem:
+        raise ValueError(f"Invalid JSON: {problem}")
+    return value
 
 
 def _strip_comments(value: Any) -> Any:
@@ -17,12 +60,18 @@ def _strip_comments(value: Any) -> Any:
     return value
 
 
-def json_load(text: str | bytes, max_schema: int | None = None) -> Any:
-    """Parse JSON, dropping ``#`` comment members; ValueError("Invalid JSON: ...") when bad."""
-    try:
-        value = json.loads(text)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"Invalid JSON: {exc}") from exc
+def json_load(text: str | bytes, max_schema: int | None = None, untrusted: bool = False) -> Any:
+    """Parse JSON, dropping ``#`` comment members; ValueError("Invalid JSON: ...") when bad.
+
+    ``untrusted``: text from the network, checked as ``parse_untrusted`` does.
+    """
+    if untrusted:
+        value = parse_untrusted(text)
+    else:
+        try:
+            value = json.loads(text)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"Invalid JSON: {exc}") from exc
     value = _strip_comments(value)
     if max_schema is not None and isinstance(value, dict):
         schema = value.get("schema", 1)

@@ -120,13 +120,21 @@ class RunControl:
                 return False
 
     def run_program(
-        self, argv: list[str], timeout: float | None = None, input: str | None = None
+        self,
+        argv: list[str],
+        timeout: float | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> ProgramResult:
-        """Run a program inside the task's contexts, bounded by the run's deadline."""
+        """Run a program inside the task's contexts, bounded by the run's deadline.
+
+        ``env`` adds variables to the program's environment: secrets such as a password go
+        there rather than on the command line, which every local user can read.
+        """
         for wrap in self.wrappers:
             argv = wrap(argv)
         limit = self.remaining() if timeout is None else min(timeout, self.remaining())
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         if self.tmpdir:
             env["TMPDIR"] = self.tmpdir
         return run_program(argv, timeout=limit, stop=self.stop, input=input, env=env)

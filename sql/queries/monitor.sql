@@ -32,7 +32,11 @@ WHERE t.uuid = %(task)s::uuid AND (%(run)s::uuid IS NULL OR r.uuid = %(run)s::uu
 ORDER BY lower(r.times), r.id;
 
 -- name: monitor_workflow_create
-INSERT INTO monitor_workflow (id, name) VALUES (%(id)s, %(name)s) RETURNING id;
+INSERT INTO monitor_workflow (id, name, creator, key_hash)
+VALUES (%(id)s, %(name)s, %(creator)s, %(key_hash)s) RETURNING id;
+
+-- name: monitor_workflow_owner
+SELECT creator, key_hash FROM monitor_workflow WHERE id = %(id)s;
 
 -- name: monitor_workflows
 -- Workflows reported by outside clients, with their jobs counted by status.

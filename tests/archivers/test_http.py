@@ -119,8 +119,9 @@ def test_503_twice_then_200_follows_the_retry_policy(server):
     first = archive(data, attempts=0)
     assert first == {
         "succeeded": False,
-        "error": "Failed to post result: 503: busy now",
+        "error": "Failed to post result: 503 Service Unavailable",
         "retry": "PT5S",
+        "detail": "Failed to post result: 503 Service Unavailable: busy now",
     }
     second = archive(data, attempts=1)
     assert second["succeeded"] is False and second["retry"] == "PT30S"
@@ -132,7 +133,8 @@ def test_failure_without_policy_gives_up_and_policy_end_gives_up(server):
     s = server(statuses=[404, 500])
     assert archive({"_url": s.url}) == {
         "succeeded": False,
-        "error": "Failed to post result: 404: busy now",
+        "error": "Failed to post result: 404 Not Found",
+        "detail": "Failed to post result: 404 Not Found: busy now",
     }
     data = {"_url": s.url, "retry-policy": [{"attempts": 1, "wait": "PT5S"}]}
     assert "retry" not in archive(data, attempts=1)

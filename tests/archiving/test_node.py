@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg2
 
-from tests.helpers import Node, wait_for
+from tests.helpers import ALLOW_LOOPBACK_SINKS, Node, wait_for
 
 from ._helpers import Sink, by_label, noop_task, post_and_finish, wait_archivings
 
@@ -28,7 +28,7 @@ def _db_one(node, sql: str, params=()):
 
 def test_default_archives_are_loaded_validated_and_reloaded(cluster):
     sink = Sink()
-    node = Node(cluster.new_database())
+    node = Node(cluster.new_database(), env=dict(ALLOW_LOOPBACK_SINKS))
     folder = Path(node.state_dir) / "default-archives"
     folder.mkdir()
     (folder / "sink.json").write_text(

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from pscheduler.toolkit.iso8601 import format_timestamp
+from tests.helpers import admin_token
 from tests.interfaces._util import post_task, root, wait_run_final
 
 SPEC_STATUSES = {"running", "pending", "error", "cancelled", "completed"}
@@ -245,6 +246,8 @@ def test_deleting_every_reported_workflow_keeps_tasks_and_then_is_gone(make_node
     task = post_task(n, "idle", {"duration": "PT1S"}, {"start": "PT2H"})
     for _ in range(2):
         s.post(base + "/workflow/create/", timeout=10)
+    assert s.delete(base + "/workflows/", timeout=10).status_code == 403  # admin only
+    s.headers["Authorization"] = f"Bearer {admin_token(n)}"
     r = s.delete(base + "/workflows/", timeout=10)
     assert r.status_code == 200
     assert r.json()["deleted"] == 2

@@ -80,8 +80,9 @@ def _check(node, task: str, run: str, right: str | None) -> None:
     assert _probe(node, task, run, STRANGER, None) == _expect(SANITISED, FORBIDDEN)
     assert _probe(node, task, run, STRANGER, wrong) == _expect(REFUSED, FORBIDDEN)
     assert _probe(node, task, run, STRANGER, right) == _expect(WHOLE, ALLOWED)
-    # A keyed copy asks for the key even from the address that created it.
-    assert _probe(node, task, run, CREATOR, None) == _expect(SANITISED, FORBIDDEN)
+    # The address that created the task may write without the key, but reads no secrets.
+    assert _probe(node, task, run, CREATOR, None) == _expect(SANITISED, ALLOWED)
+    assert _probe(node, task, run, CREATOR, wrong) == _expect(REFUSED, ALLOWED)
     assert _probe(node, task, run, CREATOR, right) == _expect(WHOLE, ALLOWED)
 
 
@@ -118,6 +119,7 @@ def test_multi_participant_lead_and_participant(nodes, with_key):
     assert _probe(b, task, run, STRANGER, None) == _expect(SANITISED, FORBIDDEN)
     assert _probe(b, task, run, STRANGER, "not-the-key") == _expect(REFUSED, FORBIDDEN)
     assert _probe(b, task, run, STRANGER, key) == _expect(WHOLE, ALLOWED)
+    assert _probe(b, task, run, a.host, None) == _expect(SANITISED, ALLOWED)  # the lead
     # Cancelling on the lead with the key reaches the participant (the lead sends the key).
     assert s.delete(a.url(f"tasks/{task}"), params={"key": key}, timeout=10).status_code == 200
     wait_for(

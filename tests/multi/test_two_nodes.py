@@ -140,13 +140,25 @@ def test_throughput_a_to_b(nodes, measured, variant):
     there = b.get(f"tasks/{task}/runs/{ruuid}")
     assert there.status_code == 200, there.text  # same run UUID on the participant
     assert there.json()["start-time"] == run["start-time"]
-    assert there.json()["participant-data"]["server_port"]
+    shown = there.json()
+    assert shown["participant-data"]["server_port"]
+    # The server's credentials cross to the lead (it asks with the task's key) but are hidden
+    # from anybody without the key, on both nodes.
+    assert "_auth" in shown["participant-data"] and shown["participant-data"]["_auth"] is None
     done = merged(a, task, ruuid, wait=60)
+    assert done["participant-data-full"][1]["_auth"] is None
     result = done["result-merged"]
-    assert done["state"] == "finished", (done["state"], result, a.log()[-2000:])
+    assert done["state"] == "finished", (done["state"], result.get("error"), a.log()[-2000:])
     assert result["succeeded"] is True
     assert result["summary"]["summary"]["throughput-bits"] > 0
     assert len(done["result-full"]) == 2 and all(r["succeeded"] for r in done["result-full"])
+    # Our client's data says schema 3, so our server demanded the credentials it generated,
+    # and our client presented them: authorisation on, ours to ours.
+    assert done["participant-data-full"][0]["schema"] >= 2
+    server_argv = done["result-full"][1]["diags"].split()
+    assert "--authorized-users-path" in server_argv and "--rsa-private-key-path" in server_argv
+    client_argv = done["result-full"][0]["diags"].split()
+    assert "--username" in client_argv and "--rsa-public-key-path" in client_argv
     if variant == "udp":
         assert "-u" in done["result-full"][0]["diags"].split()
     if variant == "reverse":

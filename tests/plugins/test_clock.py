@@ -154,3 +154,54 @@ def test_cli():
 def test_bad_specs_are_rejected(spec, error):
     verdict = plugins.spec_is_valid(get_test("clock"), spec)
     assert verdict["valid"] is False and verdict["error"].startswith(error), verdict
+
+
+# ---- this node's own /clock answer (pscheduler.node.clock) ----
+
+ORIGINAL_KEYS_UNSYNCED = {"time", "synchronized", "source"}
+ORIGINAL_KEYS_SYNCED = ORIGINAL_KEYS_UNSYNCED | {"reference", "offset"}
+
+
+def test_own_clock_state_has_the_originals_keys_only():
+    from pscheduler.node import clock
+
+    state = clock.clock_state()
+    expected = ORIGINAL_KEYS_SYNCED if state["synchronized"] else ORIGINAL_KEYS_UNSYNCED
+    assert set(state) == expected
+    assert state["source"] in ("chrony", "ntp", "unknown")
+    assert dt.datetime.fromisoformat(state["time"]).utcoffset() is not None
+
+
+def test_synchronized_kernel_without_a_daemon_gives_its_own_estimate(monkeypatch):
+    """A kernel that reports sync (this machine's does not) with no chrony or ntpd to name:
+    reference and offset come from adjtimex, and nothing asks an NTP server."""
+    from pscheduler.node import clock
+
+    kernel = {
+        "synchronized": True,
+        "state": 0,
+        "offset": 0.000125,
+        "maxerror": 0.1,
+        "esterror": 0.0,
+    }
+    monkeypatch.setattr(clock, "kernel_clock", lambda: kernel)
+    monkeypatch.setattr(clock, "_chrony", lambda: None)
+    monkeypatch.setattr(clock, "_ntpd", lambda: None)
+    monkeypatch.setattr(clock, "_ntp_query", lambda server: pytest.fail("asked NTP"))
+    state = clock.clock_state()
+    assert set(state) == ORIGINAL_KEYS_SYNCED
+    assert state["synchronized"] is True and state["source"] == "unknown"
+    assert state["offset"] == 0.000125 and state["reference"] == "kernel clock discipline"
+    assert "problem" not in clock.clock_diagnosis(None)
+
+
+def test_diagnosis_says_why_the_clock_is_not_synchronized(monkeypatch):
+    from pscheduler.node import clock
+
+    monkeypatch.setattr(clock, "kernel_clock", lambda: None)
+    monkeypatch.setattr(clock, "_chrony", lambda: None)
+    monkeypatch.setattr(clock, "_ntpd", lambda: None)
+    assert set(clock.clock_state()) == ORIGINAL_KEYS_UNSYNCED
+    diagnosis = clock.clock_diagnosis(None)
+    assert diagnosis["problem"] == "The kernel's clock state (adjtimex) cannot be read"
+    assert "ntp-check" not in diagnosis

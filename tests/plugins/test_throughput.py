@@ -63,31 +63,107 @@ def test_loopback_udp_reports_loss_and_jitter():
     assert "Lost / Sent" in text
 
 
-def test_two_participants_server_and_client_merge():
-    """Participant 1 serves on the port it announced; participant 0 connects; merge."""
-    require_program("iperf3")
-    tool = get_tool("iperf3")
-    spec = {"dest": "127.0.0.1", "duration": "PT1S", "link-rtt": "PT0.01S", "schema": 3}
+def _both_sides(
+    tool, spec: dict, pdata: list, client_pdata: list | None = None, stop_server: bool = False
+) -> list:
+    """Run participant 1 (server) and 0 (client) of one run at the same start, as two nodes
+    would, each with the whole participant data (the client with ``client_pdata`` if given).
+    ``stop_server`` cancels the server once the client is done (a refused client leaves it
+    listening until its deadline)."""
     test = {"type": "throughput", "spec": spec}
-    pdata = [tool.participant_data(test, 0), tool.participant_data(test, 1)]
-    assert pdata[1]["server_port"] > 0 and pdata[0]["iperf3-version"]
     start = format_timestamp(utcnow() + dt.timedelta(seconds=1), fraction=True)
     results: list = [None, None]
+    controls = [control_for(tool, test), control_for(tool, test)]
 
     def side(n: int) -> None:
-        given = run_input("throughput", spec, participant=n, pdata=pdata)
+        data = client_pdata if n == 0 and client_pdata is not None else pdata
+        given = run_input("throughput", spec, participant=n, pdata=data)
         given["schedule"]["start"] = start
-        results[n] = tool.run(given, control_for(tool, test))
+        results[n] = tool.run(given, controls[n])
 
-    threads = [threading.Thread(target=side, args=(n,)) for n in (1, 0)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    server, client = (threading.Thread(target=side, args=(n,)) for n in (1, 0))
+    server.start()
+    client.start()
+    client.join(30)
+    if stop_server:
+        controls[1].stop.set()
+    server.join(30)
+    return results
+
+
+TWO_SIDED = {"dest": "127.0.0.1", "duration": "PT1S", "link-rtt": "PT0.01S", "schema": 3}
+
+
+def test_two_participants_server_and_client_merge_with_authorisation():
+    """Participant 1 serves on the port it announced and, the client's data being schema 3,
+    demands the credentials it generated; participant 0 presents them; merge."""
+    require_program("iperf3")
+    tool = get_tool("iperf3")
+    test = {"type": "throughput", "spec": TWO_SIDED}
+    pdata = [tool.participant_data(test, 0), tool.participant_data(test, 1)]
+    assert pdata[1]["server_port"] > 0 and pdata[0]["iperf3-version"]
+    assert pdata[0]["schema"] >= 2 and "_auth" not in pdata[0]
+    results = _both_sides(tool, TWO_SIDED, pdata)
     merged = plugins.merged_results(tool, test, results)
     assert merged["succeeded"], merged
     assert schema_error(get_test("throughput").result_schema, merged) is None
     assert "-s -1" in merged["diags"] and "-c 127.0.0.1" in merged["diags"]
+    server, client = results[1]["diags"], results[0]["diags"]
+    assert "--authorized-users-path" in server and "--rsa-private-key-path" in server
+    assert "--username" in client and "--rsa-public-key-path" in client
+    assert pdata[1]["_auth"]["password"] not in merged["diags"]  # only in the environment
+
+
+def test_auth_block_has_the_originals_shape():
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    auth = get_tool("iperf3").participant_data({"type": "throughput", "spec": TWO_SIDED}, 1)[
+        "_auth"
+    ]
+    assert set(auth) == {"private", "public", "username", "password", "credentials"}
+    assert len(auth["username"]) == 20 and len(auth["password"]) == 20
+    digest = hashlib.sha256(f"{{{auth['username']}}}{auth['password']}".encode()).hexdigest()
+    assert auth["credentials"] == f"{auth['username']},{digest}\n"
+    assert auth["private"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert auth["public"].startswith("-----BEGIN PUBLIC KEY-----")
+    private = serialization.load_pem_private_key(auth["private"].encode(), password=None)
+    assert private.key_size == 2048
+    public = serialization.load_pem_public_key(auth["public"].encode())
+    assert public.public_numbers() == private.public_key().public_numbers()
+
+
+def test_old_client_gets_a_server_without_authorisation():
+    """A client whose participant data is schema 1 (an older pScheduler) cannot present
+    credentials: the server must not ask for them, and the old client ignores ``_auth``."""
+    require_program("iperf3")
+    tool = get_tool("iperf3")
+    test = {"type": "throughput", "spec": TWO_SIDED}
+    server_data = tool.participant_data(test, 1)
+    old_client = {"schema": 1}
+    # The old client runs as if ``_auth`` were not there: it knows nothing of it.
+    ignored = {k: v for k, v in server_data.items() if k != "_auth"}
+    results = _both_sides(
+        tool, TWO_SIDED, [old_client, server_data], client_pdata=[old_client, ignored]
+    )
+    server, client = results[1], results[0]
+    assert server["succeeded"] and client["succeeded"], results
+    assert "--authorized-users-path" not in server["diags"] and "-s -1" in server["diags"]
+    assert "--username" not in client["diags"]
+
+
+def test_server_refuses_a_client_with_the_wrong_password():
+    """The authorisation really is enforced: a client with other credentials is refused."""
+    require_program("iperf3")
+    tool = get_tool("iperf3")
+    test = {"type": "throughput", "spec": TWO_SIDED}
+    pdata = [tool.participant_data(test, 0), tool.participant_data(test, 1)]
+    wrong = [pdata[0], {**pdata[1], "_auth": {**pdata[1]["_auth"], "password": "x" * 20}}]
+    results = _both_sides(tool, TWO_SIDED, pdata, client_pdata=wrong, stop_server=True)
+    client = results[0]
+    assert client["succeeded"] is False
+    assert "authorization failed" in client["error"], client
 
 
 def test_can_run_and_duration():

@@ -55,7 +55,13 @@ def test_list_filter_expanded_and_detail(node):
     assert detail["cli"] == ["--duration", "PT1S"]
     assert detail["duration"] == "PT2S"
     assert detail["participants"] == [node.address]
-    assert detail["hints"]["requester"] == "127.0.0.1"
+    # As the original: the requester alone is kept, and a task posted without a start shows
+    # the start it got (when it was added), not null; GET /tasks/<t>?detail the same.
+    assert detail["hints"] == {"requester": "127.0.0.1"}
+    assert "start" not in task.get("schedule", {})
+    assert detail["start"] is not None and detail["start"] == detail["added"]
+    single = node.session.get(url, params={"detail": ""}, timeout=10).json()["detail"]
+    assert single["start"] == detail["start"] and single["hints"] == detail["hints"]
     assert node.get("tasks", params={"json": "{bad"}).status_code == 400
     enabled = node.get("tasks", params={"json": json.dumps({"detail": {"enabled": True}})}).json()
     assert url in enabled

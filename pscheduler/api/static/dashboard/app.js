@@ -577,7 +577,7 @@ function healthPage() {
       el("dt", {}, "Source"), el("dd", {}, clockState.source || "—"),
       el("dt", {}, "Offset"), el("dd", {}, clockState.offset !== undefined ? `${clockState.offset} s` : "—"),
       el("dt", {}, "Node time"), el("dd", {}, clockState.time || "—"),
-      clockState.error ? [el("dt", {}, "Problem"), el("dd", { class: "bad" }, clockState.error)] : null));
+      (status.clock || {}).problem ? [el("dt", {}, "Problem"), el("dd", { class: "bad" }, status.clock.problem)] : null));
     counts.replaceChildren(el("h3", { style: "margin-top:0" }, "Runs by state"), el("table", { id: "counts" },
       COUNTED.map((s, i) => el("tr", {}, el("td", {}, stateBadge(s)), el("td", { class: "num" }, String(numbers[i]).trim())))));
     const bar = (label, fraction) => el("div", { style: "margin-bottom:10px" },
