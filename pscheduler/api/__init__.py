@@ -153,6 +153,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         dashboard,
         events,
         limits,
+        mesh,
         meta,
         metrics,
         monitor,
@@ -177,6 +178,7 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
         events,
         metrics,
         dashboard,
+        mesh,
         openapi,
     )
     for module in blueprints:

@@ -13,6 +13,7 @@ from pscheduler.api.schemas import DURATION, closed, ref
 from pscheduler.errors import BadRequest
 from pscheduler.node import clock, identity, mtu, status
 from pscheduler.node import host as hoststatus
+from pscheduler.psconfig import status as psconfig_status
 from pscheduler.toolkit.iso8601 import duration_to_iso
 
 bp = Blueprint("meta", __name__)
@@ -82,4 +83,7 @@ def node_status():
     body = status.node_status(context.db(), context.limits_status())
     body["host"] = hoststatus.host_status(context.config().state_dir)
     body["clock"] = clock.clock_diagnosis(context.config().ntp_server)
+    agent = psconfig_status.read(context.db())
+    if agent is not None:
+        body["psconfig"] = agent
     return ok_json(body)

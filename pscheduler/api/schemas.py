@@ -228,7 +228,12 @@ _NODE_STATUS = closed(
         "runs": closed({"last-finished": MAYBE_TIMESTAMP, "last-scheduled": MAYBE_TIMESTAMP}),
         "host": _HOST,
         "clock": _CLOCK_DIAGNOSIS,
-    }
+        "psconfig": {
+            "type": "object",
+            "description": "the pSConfig agent's last cycle (templates, task counts, errors)",
+        },
+    },
+    optional=("psconfig",),
 )
 
 _ENTRY = {

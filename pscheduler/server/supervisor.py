@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     diags.add_argument("--duration", help="run duration (ISO 8601)")
     diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
     add_token_parser(sub)
+    from pscheduler.server.psconfig import add_parser as add_psconfig_parser
+
+    add_psconfig_parser(sub)
     return parser
 
 
@@ -198,6 +201,7 @@ class Supervisor:
             signal.signal(sig, self._stop)
         for name in PROCESSES:
             self.spawn(name)
+        last_check = 0.0
         scheme = "https" if self.config.tls else "http"
         log.info(
             "Node running at %s://%s/pscheduler/ (state in %s)",
@@ -221,8 +225,19 @@ class Supervisor:
                     time.sleep(0.1)
                 if not self.stopping:
                     self.spawn(name)
+            if time.monotonic() - last_check > 2.0:
+                last_check = time.monotonic()
+                self._start_optional()
             time.sleep(0.2)
         return self.shutdown()
+
+    def _start_optional(self) -> None:
+        """The pSConfig agent runs once a template is configured (psconfig.d/ or a remote)."""
+        from pscheduler.psconfig.sources import configured
+
+        if "psconfig" not in self.children and configured(self.config.config_dir):
+            log.info("pSConfig template found: starting the agent")
+            self.spawn("psconfig")
 
     def _stop(self, signum, frame) -> None:  # noqa: ARG002
         self.stopping = True
@@ -283,7 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if config.cymru_resolver:  # read by pscheduler.toolkit.cymru in this process too
         os.environ["PSCHEDULER_CYMRU_RESOLVER"] = config.cymru_resolver
-    logs.setup("server" if command in ("run", "db", "token") else command, config.debug)
+    quiet = command in ("run", "db", "token") or (
+        command == "psconfig" and getattr(args, "psconfig_action", None) not in (None, "agent")
+    )
+    logs.setup("server" if quiet else command, config.debug)
     try:
         if command == "run":
             return run_node(config)
@@ -300,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "token":
             return run_token(args, config)
+        if command == "psconfig":
+            from pscheduler.server.psconfig import run as run_psconfig
+
+            return run_psconfig(args, config)
         if not config.dsn:
             log.error("%s needs --dsn or PSCHEDULER_DSN", command)
             return 2

@@ -1,5 +1,6 @@
 // pScheduler dashboard: plain JavaScript, SVG drawn here, data from this node's public API.
-// Pages (hash routes): #/timeline, #/tasks, #/task/<uuid>, #/run/<task>/<run>, #/health.
+// Pages (hash routes): #/timeline, #/tasks, #/task/<uuid>, #/run/<task>/<run>, #/health,
+// #/mesh/<template>/<group>.
 // One EventSource on /pscheduler/events feeds whichever page is shown.
 "use strict";
 
@@ -596,6 +597,73 @@ function healthPage() {
   return { onEvent, refresh: load, stop: () => { clearTimeout(timer); clearInterval(every); } };
 }
 
+// ------------------------------------------------------------------ mesh grid (pSConfig)
+
+const CELL_COLOURS = { ok: "#2f9e44", warning: "#f08c00", critical: "#c92a2a", failed: "#c92a2a",
+  missing: "#868e96", pending: "#9fb3c8", unreachable: "#5c5f66" };
+
+function runLink(href) {
+  // a run on this node opens the run page; one on another lead opens its JSON there
+  const url = new URL(href);
+  const parts = url.pathname.split("/").filter(Boolean);  // pscheduler tasks T runs R
+  return url.host === location.host ? `#/run/${parts[2]}/${parts[4]}` : href;
+}
+
+function meshCell(cell) {
+  const label = cell.status === "ok" || cell.status === "warning" || cell.status === "critical"
+    ? cell.summary : `${cell.status}${cell.summary ? ": " + cell.summary : ""}`;
+  const body = cell.run ? el("a", { href: runLink(cell.run), style: "color:#fff" }, label) : label;
+  return el("td", { class: "cell", "data-status": cell.status, "data-source": cell.source,
+    "data-destination": cell.destination, title: `${cell.source} → ${cell.destination}: ${cell.summary}`,
+    style: `background:${CELL_COLOURS[cell.status] || "#adb5bd"}` }, body);
+}
+
+function meshGrid(grid) {
+  const cells = new Map(grid.cells.map((c) => [`${c.source}|${c.destination}`, c]));
+  return el("div", { class: "card mesh-grid", "data-task": grid.task },
+    el("h3", { style: "margin-top:0" }, `${grid.task} `, el("span", { class: "muted" }, `${grid.test} · group ${grid.group}`)),
+    el("table", { class: "grid" },
+      el("tr", {}, el("th", {}, "source ↓ / destination →"), grid.destinations.map((d) => el("th", {}, d))),
+      grid.sources.map((s) => el("tr", {}, el("th", {}, s), grid.destinations.map((d) => {
+        const cell = cells.get(`${s}|${d}`);
+        return cell ? meshCell(cell) : el("td", { class: "cell none" }, "—");
+      })))));
+}
+
+function meshPage(templateIndex, group) {
+  const controls = el("div", { class: "controls" }, "Loading…");
+  const grids = el("div", { id: "grids" });
+  setMain(el("h2", {}, "Mesh"), controls, grids,
+    el("div", { class: "legend" }, Object.entries(CELL_COLOURS).map(([k, c]) => el("span", {}, el("i", { style: `background:${c}` }), k))));
+  const index = Number(templateIndex || 0);
+  async function load() {
+    let templates;
+    try { templates = await api("/mesh"); } catch (e) { controls.replaceChildren(failure(e)); return; }
+    if (!templates.length) {
+      controls.replaceChildren(el("p", { class: "muted" }, "No pSConfig template on this node (psconfig.d/ or `pscheduler-server psconfig remote add`)."));
+      return;
+    }
+    const tsel = el("select", { id: "mesh-template" }, templates.map((t) =>
+      el("option", { value: t.template, ...(t.template === index ? { selected: "" } : {}) }, t.source)));
+    const current = templates.find((t) => t.template === index) || templates[0];
+    const gsel = el("select", { id: "mesh-group" }, el("option", { value: "" }, "every group"),
+      current.groups.map((g) => el("option", { value: g, ...(g === group ? { selected: "" } : {}) }, g)));
+    const go = () => { location.hash = `#/mesh/${tsel.value}${gsel.value ? "/" + gsel.value : ""}`; };
+    tsel.addEventListener("change", go); gsel.addEventListener("change", go);
+    controls.replaceChildren("Template ", tsel, " Group ", gsel);
+    const query = `?template=${current.template}${group ? "&group=" + encodeURIComponent(group) : ""}`;
+    try {
+      const body = await api("/mesh/grid" + query);
+      grids.replaceChildren(...body.grids.map(meshGrid),
+        body.errors.length ? el("div", { class: "card bad" }, body.errors.join("\n")) : "",
+        el("p", { class: "muted" }, `as of ${when(body.time)}`));
+    } catch (e) { grids.replaceChildren(failure(e)); }
+  }
+  load();
+  const every = setInterval(load, 30000);
+  return { refresh: load, stop: () => clearInterval(every) };
+}
+
 // ------------------------------------------------------------------ routing
 
 let current = null;
@@ -612,6 +680,7 @@ function route() {
   else if (page === "task" && parts[1]) current = taskPage(parts[1]);
   else if (page === "run" && parts[2]) current = runPage(parts[1], parts[2]);
   else if (page === "health") current = healthPage();
+  else if (page === "mesh") current = meshPage(parts[1], parts[2] ? decodeURIComponent(parts[2]) : null);
   else current = timelinePage();
 }
 

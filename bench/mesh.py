@@ -1,0 +1,244 @@
+"""Bench: a simulated pSConfig mesh of N nodes driven by one template.
+
+Starts N nodes on 127.0.0.2 ... 127.0.0.(N+1) sharing one PostgreSQL server (one database per
+node through --dsn), serves one template (full mesh: rtt every PT1M, throughput every PT10M)
+from one HTTP server, and points every node's agent at it (cycle PT10S here instead of the
+default PT1H, so a template edit shows within the bench).  Prints the tasks each agent created,
+the seconds until every pair has a finished run (read from the mesh grid), runs missed/failed,
+CPU and RSS per node; then edits the template (drops the last host, adds a trace test) and
+prints the seconds until every node's tasks match it again.
+
+    .venv/bin/python bench/mesh.py [--nodes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import copy
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import SERVER, Cluster, Node  # noqa: E402
+from tests.psconfig.served import TemplateServer  # noqa: E402
+
+DONE = {"ok", "warning", "critical"}
+
+
+def template(nodes: list[Node]) -> dict:
+    names = [f"n{i}" for i in range(len(nodes))]
+    return {
+        "addresses": {
+            name: {"address": n.host, "pscheduler-address": n.address}
+            for name, n in zip(names, nodes, strict=True)
+        },
+        "groups": {"mesh": {"type": "mesh", "addresses": [{"name": n} for n in names]}},
+        "tests": {
+            "rtt": {
+                "type": "rtt",
+                "spec": {
+                    "source": "{% address[0] %}",
+                    "dest": "{% address[1] %}",
+                    "count": 5,
+                    "interval": "PT0.2S",
+                },
+            },
+            "throughput": {
+                "type": "throughput",
+                "spec": {
+                    "source": "{% address[0] %}",
+                    "dest": "{% address[1] %}",
+                    "source-node": "{% pscheduler_address[0] %}",
+                    "dest-node": "{% pscheduler_address[1] %}",
+                    "schema": 3,
+                    "duration": "PT2S",
+                    "link-rtt": "PT0.01S",
+                },
+            },
+        },
+        "schedules": {
+            "PT1M": {"repeat": "PT1M", "slip": "PT50S"},
+            "PT10M": {"repeat": "PT10M", "slip": "PT9M"},
+        },
+        "tasks": {
+            "mesh-rtt": {"group": "mesh", "test": "rtt", "schedule": "PT1M"},
+            "mesh-throughput": {"group": "mesh", "test": "throughput", "schedule": "PT10M"},
+        },
+    }
+
+
+def agent_tasks(node: Node) -> list[dict]:
+    query = {
+        "reference": {"psconfig": {"created-by": {"agent": node.host}}},
+        "detail": {"enabled": True, "participant": 0},
+    }
+    r = node.get("tasks", params={"expanded": "1", "detail": "1", "json": json.dumps(query)})
+    return r.json() if r.status_code == 200 else []
+
+
+def counts(node: Node) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for task in agent_tasks(node):
+        name = task["reference"]["psconfig"]["task"]
+        out[name] = out.get(name, 0) + 1
+    return out
+
+
+def stat(node: Node, state: str) -> int:
+    return int(node.get(f"stat/runs/{state}").text.strip() or 0)
+
+
+def usage(node: Node) -> tuple[float, float]:
+    """CPU seconds and RSS (MB) of the node's supervisor and all its children."""
+    root = psutil.Process(node.proc.pid)
+    procs = [root, *root.children(recursive=True)]
+    cpu = rss = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            cpu += t.user + t.system
+            rss += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return cpu, rss / 2**20
+
+
+def wait(predicate, timeout: float, every: float = 2.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    n = args.nodes
+    cluster = Cluster()
+    nodes = [Node(cluster.new_database(), host=f"127.0.0.{i + 2}") for i in range(n)]
+    served = None
+    try:
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda x: x.start(timeout=120), nodes))
+        print(f"{n} nodes up in {time.monotonic() - t0:.1f} s (one PostgreSQL, one database each)")
+        mesh = template(nodes)
+        served = TemplateServer(mesh)
+        start = time.monotonic()
+        for node in nodes:
+            Path(node.state_dir, "psconfig-agent.json").write_text(
+                json.dumps({"interval": "PT10S"})
+            )
+            subprocess.run(
+                [
+                    SERVER,
+                    "--state-dir",
+                    node.state_dir,
+                    "--dsn",
+                    node.dsn,
+                    "psconfig",
+                    "remote",
+                    "add",
+                    served.url,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        want = {"mesh-rtt": n - 1, "mesh-throughput": n - 1}
+        ok = wait(lambda: all(counts(x) == want for x in nodes), 300)
+        created = time.monotonic() - start
+        for node in nodes:
+            print(f"  {node.host}: tasks created by its agent {counts(node)}")
+        print(
+            f"every agent posted its tasks in {created:.1f} s" if ok else "agents did NOT converge"
+        )
+
+        def grid_states() -> list[str]:
+            body = nodes[0].get("mesh/grid", timeout=120).json()
+            return [c["status"] for g in body["grids"] for c in g["cells"]]
+
+        cells = 2 * n * (n - 1)
+        first_result = None
+        states: list[str] = []
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            states = grid_states()
+            tally = {s: states.count(s) for s in set(states)}
+            if first_result is None and len(states) == cells and set(states) <= DONE | {"failed"}:
+                first_result = time.monotonic() - start
+                print(
+                    f"every pair has a finished or failed run {first_result:.1f} s after the "
+                    f"template was configured: {tally}"
+                )
+            if len(states) == cells and set(states) <= DONE:
+                print(
+                    f"every pair has a successful run (grid {cells}/{cells} cells) "
+                    f"{time.monotonic() - start:.1f} s after the template was configured"
+                )
+                break
+            time.sleep(5)
+        else:
+            print(f"grid not all green after {args.timeout:.0f} s: {tally}")
+        for node in nodes:
+            cpu, rss = usage(node)
+            print(
+                f"  {node.host}: finished {stat(node, 'finished')}, missed {stat(node, 'missed')}, "
+                f"failed {stat(node, 'failed')}, CPU {cpu:.1f} s, RSS {rss:.0f} MB"
+            )
+
+        # Edit: drop the last host, add a trace test.
+        edited = copy.deepcopy(mesh)
+        dropped = nodes[-1]
+        edited["groups"]["mesh"]["addresses"].pop()
+        edited["tests"]["trace"] = {
+            "type": "trace",
+            "spec": {"source": "{% address[0] %}", "dest": "{% address[1] %}"},
+        }
+        edited["tasks"]["mesh-trace"] = {"group": "mesh", "test": "trace", "schedule": "PT10M"}
+        served.template = edited
+        edit = time.monotonic()
+        after = {"mesh-rtt": n - 2, "mesh-throughput": n - 2, "mesh-trace": n - 2}
+        ok = wait(
+            lambda: all(counts(x) == after for x in nodes[:-1]) and counts(dropped) == {},
+            300,
+            every=1,
+        )
+        print(
+            f"template edit (drop {dropped.host}, add trace): every node converged in "
+            f"{time.monotonic() - edit:.1f} s"
+            if ok
+            else "edit: nodes did NOT converge"
+        )
+        missed = sum(stat(x, "missed") for x in nodes)
+        failed = sum(stat(x, "failed") for x in nodes)
+        print(
+            f"runs missed {missed}, failed {failed} over the whole bench "
+            f"({time.monotonic() - start:.0f} s)"
+        )
+        for node in nodes:
+            cpu, rss = usage(node)
+            print(f"  {node.host}: CPU {cpu:.1f} s, RSS {rss:.0f} MB")
+    finally:
+        if served:
+            served.close()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda x: x.cleanup(), nodes))
+        cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
