@@ -26,6 +26,9 @@ from pscheduler.db import Database, DatabaseUnavailable, migrate
 from pscheduler.db.embedded import DBNAME, EmbeddedPostgres
 from pscheduler.limits import LimitConfigError, limit_diags
 from pscheduler.node import status
+from pscheduler.psconfig.sources import configured
+from pscheduler.server.psconfig import add_parser as add_psconfig_parser
+from pscheduler.server.psconfig import run as run_psconfig
 from pscheduler.server.tls import ensure_certificate, make_private
 from pscheduler.server.tokens import add_parser as add_token_parser
 from pscheduler.server.tokens import run as run_token
@@ -86,8 +89,6 @@ def _parser() -> argparse.ArgumentParser:
     diags.add_argument("--duration", help="run duration (ISO 8601)")
     diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
     add_token_parser(sub)
-    from pscheduler.server.psconfig import add_parser as add_psconfig_parser
-
     add_psconfig_parser(sub)
     return parser
 
@@ -233,8 +234,6 @@ class Supervisor:
 
     def _start_optional(self) -> None:
         """The pSConfig agent runs once a template is configured (psconfig.d/ or a remote)."""
-        from pscheduler.psconfig.sources import configured
-
         if "psconfig" not in self.children and configured(self.config.config_dir):
             log.info("pSConfig template found: starting the agent")
             self.spawn("psconfig")
@@ -319,8 +318,6 @@ def main(argv: list[str] | None = None) -> int:
         if command == "token":
             return run_token(args, config)
         if command == "psconfig":
-            from pscheduler.server.psconfig import run as run_psconfig
-
             return run_psconfig(args, config)
         if not config.dsn:
             log.error("%s needs --dsn or PSCHEDULER_DSN", command)
