@@ -21,6 +21,7 @@ from pscheduler_daemons.loop import run_loop, wake
 from pscheduler.archiving import deliver as archiving
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
+from pscheduler.toolkit import destinations
 from pscheduler.toolkit.iso8601 import duration_to_iso
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,6 @@ class Archiver:
 def main(config: Config) -> int:
     # The plugins read the archive destination policy from the environment (they may import
     # only the toolkit); a process started alone with flags gets it here.
-    from pscheduler.toolkit import destinations
-
     os.environ[destinations.ALLOW_ENV] = config.archive_allow
     os.environ[destinations.DENY_ENV] = config.archive_deny
     os.environ["PSCHEDULER_LISTEN"] = config.listen  # the node's own API is never a destination

@@ -11,6 +11,7 @@ import logging
 from pscheduler_daemons.loop import run_loop
 
 from pscheduler.config import Config
+from pscheduler.limits import LimitFile
 from pscheduler.scheduling import coplace as coplacement
 from pscheduler.scheduling import place as scheduling
 from pscheduler.tasks import mesh as tasking
@@ -34,8 +35,6 @@ def step(db, notes) -> float:
 
 def main(config: Config) -> int:
     global _limits
-    from pscheduler.limits import LimitFile
-
     _limits = LimitFile(config.limits)
     _coordinator.bind = tasking.default_bind(config)
     _coordinator.limits = _limits

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as _FutureTimeout
 
 from pscheduler.hookspecs import PluginError
-from pscheduler.toolkit.iso8601 import parse_duration
+from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
 from pscheduler.toolkit.jsonval import validate_versioned
 
 MAINTAINER = {"name": "pscheduler developers", "href": "https://github.com/perfsonar/pscheduler"}
@@ -47,8 +47,6 @@ def participants_from(spec: dict, node_key: str, host_key: str) -> dict:
 
 
 def utc(when: str) -> dt.datetime:
-    from pscheduler.toolkit.iso8601 import parse_timestamp
-
     return parse_timestamp(when)
 
 

@@ -32,6 +32,16 @@ _ENV = {
 }
 
 
+# The limit file's name in the config dir, unless PSCHEDULER_LIMITS or --limits names another.
+LIMITS_FILE = "limits.conf"
+
+
+def default_limits_path(environ: dict[str, str] | None = None) -> str:
+    """The limit file a node started with this environment reads (the one default of the
+    server, ``pscheduler-server limit-diags`` and ``pscheduler validate-limits``)."""
+    return Config._read_env(environ)._finish_paths().limits
+
+
 @dataclass
 class Config:
     dsn: str | None = None
@@ -54,21 +64,25 @@ class Config:
 
     def finish(self) -> Config:
         """Fill the defaults that depend on other settings."""
+        self._finish_paths()
+        if not self.hostname:
+            self.hostname = (
+                self.listen_host if self.listen_host not in ("0.0.0.0", "::") else socket.getfqdn()
+            )
+        return self
+
+    def _finish_paths(self) -> Config:
         if not self.state_dir:
             self.state_dir = platformdirs.user_data_dir("pscheduler")
         self.state_dir = str(Path(self.state_dir).expanduser().resolve())
         if not self.config_dir:
             self.config_dir = self.state_dir
-        if not self.hostname:
-            self.hostname = (
-                self.listen_host if self.listen_host not in ("0.0.0.0", "::") else socket.getfqdn()
-            )
         if not self.cert:
             self.cert = str(Path(self.state_dir) / "tls" / "cert.pem")
         if not self.key:
             self.key = str(Path(self.state_dir) / "tls" / "key.pem")
         if not self.limits:
-            self.limits = str(Path(self.config_dir) / "limits.conf")
+            self.limits = str(Path(self.config_dir) / LIMITS_FILE)
         return self
 
     @property
@@ -102,6 +116,10 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        return cls._read_env(environ).finish()
+
+    @classmethod
+    def _read_env(cls, environ: dict[str, str] | None) -> Config:
         environ = os.environ if environ is None else environ
         config = cls()
         for f in fields(cls):
@@ -114,4 +132,4 @@ class Config:
                 setattr(config, f.name, int(raw))
             else:
                 setattr(config, f.name, raw)
-        return config.finish()
+        return config

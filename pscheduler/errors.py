@@ -45,11 +45,6 @@ class Unprocessable(DomainError):
     status = 422
 
 
-class NotImplementedYet(DomainError):
-    default = "Not implemented."
-    status = 501
-
-
 class UpstreamError(DomainError):
     """Another host (a participant) failed us; the message names the host."""
 

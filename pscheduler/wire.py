@@ -7,11 +7,10 @@ import another to show a task or a run the same way.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from pscheduler import plugins
 from pscheduler.db import Database
-from pscheduler.errors import Forbidden
+from pscheduler.tasks import access
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp
 from pscheduler.toolkit.jsonval import sanitize
 from pscheduler.toolkit.vocabulary import ANYTIME
@@ -45,17 +44,12 @@ def task_detail(row: dict, href: str) -> dict:
 
 
 def task_json(row: dict, href: str, with_detail: bool, key: str | None = None) -> dict:
-    """The task as the API shows it; sanitised unless the right key is given."""
+    """The task as the API shows it; sanitised unless the task's key is given (tasks.access)."""
     body = dict(row["json"])
     body["href"] = href
     if with_detail:
         body["detail"] = task_detail(row, href)
-    required = body.get("_key") if row["participant"] == 0 else row["participant_key"]
-    if key is None or required is None:
-        return sanitize(body)
-    if not secrets.compare_digest(str(key), str(required)):
-        raise Forbidden("Forbidden")
-    return body
+    return access.shown(row, body, key)
 
 
 def run_json(

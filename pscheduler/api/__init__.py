@@ -16,6 +16,7 @@ from pscheduler.api.responses import text
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.errors import BadRequest, DomainError
+from pscheduler.limits import LimitFile
 from pscheduler.plugins import PluginFailure
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,6 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.json.sort_keys = False
     app.extensions["pscheduler.config"] = config
     app.extensions["pscheduler.db"] = db or Database(config.dsn or "", "pscheduler-api")
-    from pscheduler.limits import LimitFile
-
     app.extensions["pscheduler.limits"] = LimitFile(config.limits)
     app.url_map.strict_slashes = True
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1  # chunked bodies too (args.body_bytes)
@@ -145,6 +144,9 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app.before_request(_refuse_unstorable_query)
     _register_errors(app)
 
+    # Imported here, not at the top: ``pscheduler.api.serve`` imports this package before it
+    # sets up Prometheus's multiprocess directory, and the metrics blueprint loads
+    # prometheus_client, which reads that setting once, at import.
     from pscheduler.api import (
         catalog,
         control,

@@ -10,7 +10,7 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from pscheduler.errors import BadRequest
-from pscheduler.toolkit.iso8601 import parse_timestamp
+from pscheduler.toolkit.iso8601 import parse_timestamp, parse_when
 from pscheduler.toolkit.jsonval import json_load
 
 _TRUE = ("", "true", "yes", "1")
@@ -53,6 +53,19 @@ def arg_datetime(name: str) -> dt.datetime | None:
         return parse_timestamp(value)
     except ValueError:
         raise BadRequest(f"Invalid {name}: Invalid ISO8601 date '{value}'") from None
+
+
+def arg_when(name: str) -> dt.datetime | None:
+    """A time as /stat routes take it: ISO 8601 or ``+``/``-`` a duration from now."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return parse_when(value)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid {name} time '{value}': expecting ISO 8601 or +/-duration"
+        ) from None
 
 
 def arg_json(name: str, what: str | None = None) -> Any:

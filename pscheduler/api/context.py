@@ -11,6 +11,7 @@ from pscheduler.config import Config
 from pscheduler.db import Database
 from pscheduler.node import tokens
 from pscheduler.node.identity import local_addresses
+from pscheduler.tasks import access
 
 
 def config() -> Config:
@@ -94,3 +95,13 @@ def public_host() -> str:
         if host in own_names() and port in (None, cfg.listen_port):
             return request.host
     return cfg.node_address
+
+
+def key() -> str | None:
+    """The ``?key=`` the request presents for a task's secrets."""
+    return request.args.get("key")
+
+
+def check_write(task_row: dict) -> None:
+    """403 unless this request may change the task or its runs (``tasks.access``)."""
+    access.check_write(task_row, hints()["requester"], key(), privileged())

@@ -21,7 +21,6 @@ from pscheduler.api.doc import (
 )
 from pscheduler.api.responses import base_url, ok
 from pscheduler.api.schemas import URL
-from pscheduler.errors import Forbidden
 from pscheduler.runs import participant as participant_runs
 from pscheduler.tasks import mesh as tasking
 from pscheduler.tasks import store
@@ -104,10 +103,7 @@ def post_participant_task(task_uuid: str):
 def put_run(task_uuid: str, run_ref: str):
     db = context.db()
     row = store.get_row(db, task_uuid)
-    if not store.may_write(
-        row, context.hints()["requester"], request.args.get("key"), context.privileged()
-    ):
-        raise Forbidden("Forbidden")
+    context.check_write(row)
     body = body_json(max_schema=1, what="Invalid or missing run data: ")
     participant_runs.put(db, row, run_ref, body, context.limits())
     return ok()

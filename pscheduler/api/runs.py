@@ -30,10 +30,10 @@ from pscheduler.api.doc import (
 )
 from pscheduler.api.responses import base_url, ok, ok_json, root_url
 from pscheduler.api.schemas import URL, URL_LIST, ref
-from pscheduler.errors import BadRequest, Forbidden
+from pscheduler.errors import BadRequest
 from pscheduler.runs import read as runs
 from pscheduler.scheduling import slots
-from pscheduler.tasks import store
+from pscheduler.tasks import access, store
 from pscheduler.toolkit.iso8601 import parse_timestamp
 
 bp = Blueprint("runs", __name__)
@@ -52,13 +52,6 @@ def _task(task_uuid: str) -> dict:
 
 def _task_href(task_uuid: str) -> str:
     return f"{root_url()}/tasks/{task_uuid}"
-
-
-def _check_write(row: dict) -> None:
-    if not store.may_write(
-        row, context.hints()["requester"], request.args.get("key"), context.privileged()
-    ):
-        raise Forbidden("Forbidden")
 
 
 def _times(name_start: str = "start", name_end: str = "end"):
@@ -146,7 +139,7 @@ def list_runs(task_uuid: str):
 def post_run(task_uuid: str):
     db = context.db()
     row = _task(task_uuid)
-    _check_write(row)
+    context.check_write(row)
     if row["participant"] != 0:
         raise BadRequest("Cannot set run UUID as non-lead participant")
     body = body_json(max_schema=1, what="")
@@ -199,8 +192,7 @@ def get_run(task_uuid: str, run_ref: str):
     body = wire.run_json(
         run, row, _task_href(row["uuid"]), context.config().node_address, db=context.db()
     )
-    required = (row["json"] or {}).get("_key") or row["participant_key"]
-    return ok_json(runs.sanitized(body, required, request.args.get("key")))
+    return ok_json(access.shown(row, body, context.key()))
 
 
 @doc(
@@ -212,7 +204,7 @@ def get_run(task_uuid: str, run_ref: str):
 @bp.delete("/tasks/<task_uuid>/runs/<run_ref>")
 def delete_run(task_uuid: str, run_ref: str):
     row = _task(task_uuid)
-    _check_write(row)
+    context.check_write(row)
     runs.delete(context.db(), row, run_ref)
     return ok()
 
@@ -264,7 +256,5 @@ def run_result(task_uuid: str, run_ref: str):
     row = _task(task_uuid)
     value, mime = runs.result(context.db(), row, run_ref, fmt, min(wait, 600.0))
     if mime == "application/json":
-        required = (row["json"] or {}).get("_key") or row["participant_key"]
-        key = request.args.get("key")
-        return ok_json(None if value is None else runs.sanitized(value, required, key))
+        return ok_json(None if value is None else access.shown(row, value, context.key()))
     return Response(value + "\n", mimetype=mime)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 
-from pscheduler.monitor.panoptes import RUN_STATE_STATUS, SPEC_STATUSES
+from pscheduler.monitor.panoptes import SPEC_STATUSES
 from pscheduler.tasks.spec import MAX_SCHEMA, TASK
+from pscheduler.toolkit import vocabulary
 
 URL = {"type": "string", "format": "uri"}
 URL_LIST = {"type": "array", "items": URL}
@@ -25,7 +26,7 @@ INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 OWNED_BY_PLUGIN: dict = {}  # any JSON value: the plugin, not the server, decides its shape
-RUN_STATES = list(RUN_STATE_STATUS)
+RUN_STATES = list(vocabulary.RUN_STATES)
 
 
 def closed(properties: dict, optional: tuple[str, ...] = ()) -> dict:

@@ -10,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 
 from pscheduler.api.events import STREAMS_PER_PROCESS
 from pscheduler.config import Config
+from pscheduler.events import log as events
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,6 @@ log = logging.getLogger(__name__)
 def _post_worker_init(worker) -> None:
     """On SIGTERM also end this worker's event streams, or they hold the stop for its
     whole graceful timeout.  The work runs in a thread: locks are not for signal handlers."""
-    from pscheduler.events import log as events
-
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
@@ -60,12 +59,14 @@ class _Gunicorn(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
+        # In the worker, after serve() prepared the metrics directory (see create_app).
         from pscheduler.api import create_app
 
         return create_app(self.node_config)
 
 
 def serve(config: Config) -> int:
+    # Late: prometheus_client must not be imported before the directory is ready.
     from pscheduler.node.metrics import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(config.state_dir)  # before any worker imports prometheus_client

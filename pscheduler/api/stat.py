@@ -3,19 +3,18 @@ HTTP-queue backlogs, and usage per requester."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, request
+from flask import Blueprint
 
 from pscheduler.api import context
+from pscheduler.api.args import arg_when
 from pscheduler.api.doc import COUNT_TEXT, NOT_FOUND, doc, json_body, path, query, text_error
 from pscheduler.api.responses import ok, ok_json
 from pscheduler.api.schemas import ref
 from pscheduler.archiving import deliver as archiving
-from pscheduler.errors import BadRequest, NotFound
+from pscheduler.errors import NotFound
 from pscheduler.node import accounting, status
 from pscheduler.peers import queue as httpqueue
-from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
+from pscheduler.toolkit.vocabulary import COUNTED_STATES
 
 bp = Blueprint("stat", __name__)
 
@@ -33,32 +32,16 @@ def pause_state():
     return ok_json(status.pause_state(context.db()))
 
 
-def _relative_time(name: str) -> dt.datetime | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        if raw[:1] in "+-" and raw[1:2] == "P":
-            delta = parse_duration(raw[1:])
-            now = dt.datetime.now(dt.timezone.utc)
-            return now + delta if raw[0] == "+" else now - delta
-        return parse_timestamp(raw)
-    except ValueError:
-        raise BadRequest(
-            f"Invalid {name} time '{raw}': expecting ISO 8601 or +/-duration"
-        ) from None
-
-
 @doc(
     "Number of runs in a state, filtered on their start time",
     {200: COUNT_TEXT, 400: _BAD_WHEN, 404: NOT_FOUND},
-    [path("state", {"enum": list(status.RUN_STATES)}), query("start", _WHEN), query("end", _WHEN)],
+    [path("state", {"enum": list(COUNTED_STATES)}), query("start", _WHEN), query("end", _WHEN)],
 )
 @bp.get("/stat/runs/<state>")
 def runs_in_state(state: str):
-    if state not in status.RUN_STATES:
+    if state not in COUNTED_STATES:
         raise NotFound()
-    count = status.count_runs(context.db(), state, _relative_time("start"), _relative_time("end"))
+    count = status.count_runs(context.db(), state, arg_when("start"), arg_when("end"))
     return ok(str(count))
 
 
@@ -88,6 +71,6 @@ def http_queue_count(which: str):
 )
 @bp.get("/stat/requesters")
 def requesters():
-    start = accounting.parse_when("start", request.args.get("start"))
-    end = accounting.parse_when("end", request.args.get("end"))
+    start = arg_when("start")
+    end = arg_when("end")
     return ok_json(accounting.requesters(context.db(), start, end))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from pscheduler import wire
 from pscheduler.api import context
@@ -22,7 +22,6 @@ from pscheduler.api.doc import (
 )
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
 from pscheduler.api.schemas import URL, ref
-from pscheduler.errors import Forbidden
 from pscheduler.tasks import mesh as tasking
 from pscheduler.tasks import store
 
@@ -113,7 +112,7 @@ def create_task():
 @bp.get("/tasks/<task_uuid>")
 def get_task(task_uuid: str):
     row = store.get_row(context.db(), task_uuid)
-    return ok_json(wire.task_json(row, base_url(), arg_boolean("detail"), request.args.get("key")))
+    return ok_json(wire.task_json(row, base_url(), arg_boolean("detail"), context.key()))
 
 
 @doc(
@@ -126,10 +125,7 @@ def get_task(task_uuid: str):
 def delete_task(task_uuid: str):
     db = context.db()
     row = store.get_row(db, task_uuid)
-    if not store.may_write(
-        row, context.hints()["requester"], request.args.get("key"), context.privileged()
-    ):
-        raise Forbidden("Forbidden")
+    context.check_write(row)
     store.cancel(db, row)
     return ok()
 

@@ -38,6 +38,7 @@ from pscheduler.cli.common import (
 )
 from pscheduler.cli.oneshot import lead_for, post_task, run_to_completion
 from pscheduler.toolkit.iso8601 import duration_to_iso, parse_duration
+from pscheduler.toolkit.vocabulary import FAILED_STATES
 
 _SCRIPT = {
     "type": "object",
@@ -297,9 +298,6 @@ def command(args: argparse.Namespace) -> int:
     }
     print(dump_json(output))
     return EXIT_FAILED if any_failed(output) else EXIT_OK
-
-
-FAILED_STATES = {"failed", "missed", "nonstart", "preempted", "overdue", "canceled"}
 
 
 def any_failed(output: dict) -> bool:

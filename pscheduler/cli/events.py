@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-# A run in one of these states changes no more (but for a merged result still to come).
-FINAL_STATES = {"finished", "failed", "overdue", "missed", "preempted", "nonstart", "canceled"}
+from pscheduler.toolkit.vocabulary import FINAL_STATES
 
 
 @dataclass

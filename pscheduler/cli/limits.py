@@ -1,7 +1,4 @@
-"""``pscheduler validate-limits``: check a limit configuration file before installing it.
-
-The limit system is optional for the client: it is imported only when this command runs.
-"""
+"""``pscheduler validate-limits``: check a limit configuration file before installing it."""
 
 from __future__ import annotations
 
@@ -11,28 +8,24 @@ import sys
 import tempfile
 
 from pscheduler.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, err
-
-DEFAULT_PATH = "/etc/pscheduler/limits.conf"
+from pscheduler.config import default_limits_path
+from pscheduler.limits import validate_file
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("validate-limits", help="check a limit configuration file")
-    p.add_argument("file", nargs="?", metavar="FILE|-", help="default: the system limits file")
+    p.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE|-",
+        help="default: the node's limits file (as pscheduler-server finds it)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="only the exit status")
     p.set_defaults(func=command)
 
 
 def command(args: argparse.Namespace) -> int:
-    try:
-        from pscheduler import limits
-    except ImportError:
-        err("limits support not installed")
-        return EXIT_USAGE
-    validate_file = getattr(limits, "validate_file", None)
-    if validate_file is None:
-        err("limits support not installed")
-        return EXIT_USAGE
-    path = args.file or getattr(limits, "DEFAULT_PATH", DEFAULT_PATH)
+    path = args.file or default_limits_path()
     temp = None
     if path == "-":
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:

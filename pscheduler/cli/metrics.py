@@ -13,19 +13,7 @@ import datetime as dt
 from pscheduler.cli.client import Client, ClientError, api_url, local_host, with_query
 from pscheduler.cli.common import EXIT_OK, add_common, dump_json, iso, make_client, now
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
-
-RUN_STATES = (
-    "pending",
-    "on-deck",
-    "running",
-    "cleanup",
-    "finished",
-    "overdue",
-    "missed",
-    "failed",
-    "preempted",
-    "nonstart",
-)
+from pscheduler.toolkit.vocabulary import COUNTED_STATES
 
 
 def register(subparsers) -> None:
@@ -67,7 +55,9 @@ def gather(client: Client, host: str) -> dict:
         "backlog": _count(client, host, "stat/http-queue/backlog"),
         "length": _count(client, host, "stat/http-queue/length"),
     }
-    metrics["runs"] = {state: _count(client, host, f"stat/runs/{state}") for state in RUN_STATES}
+    metrics["runs"] = {
+        state: _count(client, host, f"stat/runs/{state}") for state in COUNTED_STATES
+    }
     try:
         tasks = client.get_json(with_query(api_url(host, "tasks"), expanded=True, detail=True))
     except ClientError:

@@ -15,9 +15,8 @@ from typing import Any
 from pscheduler.cli.client import Client, ServerError, with_query
 from pscheduler.cli.common import dump_json, fail, to_local
 from pscheduler.toolkit.iso8601 import parse_timestamp
+from pscheduler.toolkit.vocabulary import UNFINISHED_STATES
 
-PENDING_STATES = {"scheduling", "pending", "on-deck", "running", "cleanup"}
-TERMINAL_STATES = {"finished", "failed", "overdue", "missed", "preempted", "nonstart", "canceled"}
 FORMATS = {
     "text": "text/plain",
     "plain": "text/plain",
@@ -41,7 +40,7 @@ def outcome(run: dict) -> Outcome:
     """Did the run succeed?  ``complete`` is False while it may still change."""
     state = run.get("state")
     display = run.get("state-display") or state or "unknown"
-    if state in PENDING_STATES:
+    if state in UNFINISHED_STATES:
         if state == "cleanup" and _merged_succeeded(run) is not None:
             ok = bool(_merged_succeeded(run))
             return Outcome(ok, True, "" if ok else "Run failed.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from pscheduler.cli.client import Client, ServerError, with_query
+from pscheduler.cli.client import Client, ServerError, host_of_url, with_query
 from pscheduler.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -180,8 +180,6 @@ def _follow_runs(
 
 
 def client_host(url: str) -> str:
-    from pscheduler.cli.client import host_of_url
-
     return host_of_url(url)
 
 

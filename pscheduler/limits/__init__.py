@@ -17,10 +17,9 @@ from pscheduler.limits.processor import (
     inert,
     load,
 )
-from pscheduler.limits.tools import DEFAULT_PATH, limit_diags, validate_file
+from pscheduler.limits.tools import limit_diags, validate_file
 
 __all__ = [
-    "DEFAULT_PATH",
     "NO_LIMITS",
     "LimitConfigError",
     "LimitFile",

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from pscheduler.config import default_limits_path
 from pscheduler.limits.processor import LimitConfigError, inert, load
 from pscheduler.toolkit import (
     duration_to_iso,
@@ -14,8 +15,6 @@ from pscheduler.toolkit import (
     parse_timestamp,
     utcnow,
 )
-
-DEFAULT_PATH = os.environ.get("PSCHEDULER_LIMITS", "/etc/pscheduler/limits.conf")
 
 DEFAULT_TASK = {
     "schema": 1,
@@ -54,7 +53,7 @@ def limit_diags(
         task = json.loads(json.dumps(DEFAULT_TASK))
         lines.append("Using built-in default task.")
     hints = dict(DEFAULT_HINTS) if hints is None else hints
-    file_path = Path(path or DEFAULT_PATH)
+    file_path = Path(path or default_limits_path())
     processor = load(file_path) if file_path.exists() or path is not None else inert()
     if start is not None or duration is not None:
         when = parse_timestamp(start) if start is not None else utcnow()

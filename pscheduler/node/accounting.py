@@ -6,26 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pscheduler.db import Database
-from pscheduler.errors import BadRequest
-from pscheduler.toolkit.iso8601 import format_timestamp, parse_duration, parse_timestamp
-
-
-def parse_when(name: str, raw: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
-    """An ISO 8601 timestamp, or ``+<duration>`` / ``-<duration>`` from now (as /stat/runs)."""
-    if raw is None or raw == "":
-        return None
-    now = now or dt.datetime.now(dt.timezone.utc)
-    if raw[:1] == " ":  # an unencoded '+' in a query string arrives as a space
-        raw = "+" + raw[1:]
-    try:
-        if raw[:1] in "+-" and raw[1:2] == "P":
-            delta = parse_duration(raw[1:])
-            return now + delta if raw[0] == "+" else now - delta
-        return parse_timestamp(raw)
-    except ValueError:
-        raise BadRequest(
-            f"Invalid {name} time '{raw}': expecting ISO 8601 or +/-duration"
-        ) from None
+from pscheduler.toolkit.iso8601 import format_timestamp
 
 
 def requesters(db: Database, start: dt.datetime | None, end: dt.datetime | None) -> dict:

@@ -20,6 +20,8 @@ import subprocess
 import threading
 import time
 
+import ntplib
+
 _STA_UNSYNC = 0x0040
 _STA_NANO = 0x2000
 _TIME_ERROR = 5
@@ -150,8 +152,6 @@ def _ntp_query(server: str, timeout: float = 1.0) -> dict:
         if cached and time.monotonic() - cached[0] < 60:
             return cached[1]
     try:
-        import ntplib
-
         response = ntplib.NTPClient().request(server, version=3, timeout=timeout)
         answer = {"server": server, "offset": response.offset}
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised

@@ -17,12 +17,12 @@ import os
 import shutil
 from pathlib import Path
 
-import psycopg2
-
 from pscheduler.db import Database, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+# prometheus_client is imported inside the functions below, never at the top: it must not be
+# loaded before ``prepare_multiprocess_dir`` ran (see the module docstring).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RECENT_WINDOW = "PT1H"
 QUANTILES = ("0.5", "0.9", "0.99")
@@ -75,15 +75,6 @@ class _Local:
 
     def collect(self):
         return request_histogram().collect()
-
-
-def _optional(db: Database, name: str, params: dict | None = None) -> dict | None:
-    """A query on a table that a later migration brings; None while it does not exist."""
-    try:
-        return db.one(name, params)
-    except psycopg2.ProgrammingError as exc:
-        log.debug("Metric query %s skipped: %s", name, str(exc).strip().splitlines()[0])
-        return None
 
 
 class DatabaseCollector:
@@ -156,22 +147,20 @@ class DatabaseCollector:
             Gauge,
         )
 
-        row = _optional(db, "metrics_archiving_backlog")
-        if row is not None:
-            g = Gauge("pscheduler_archiving_backlog", "Archivings due and not yet done")
-            g.add_metric([], row["backlog"])
-            yield g
-            g = Gauge("pscheduler_archiving_upcoming", "Archivings waiting for a later attempt")
-            g.add_metric([], row["upcoming"])
-            yield g
-        row = _optional(db, "metrics_http_queue_backlog")
-        if row is not None:
-            g = Gauge("pscheduler_http_queue_backlog", "Queued HTTP requests never attempted")
-            g.add_metric([], row["backlog"])
-            yield g
-            g = Gauge("pscheduler_http_queue_length", "Queued HTTP requests")
-            g.add_metric([], row["length"])
-            yield g
+        row = db.one("metrics_archiving_backlog")
+        g = Gauge("pscheduler_archiving_backlog", "Archivings due and not yet done")
+        g.add_metric([], row["backlog"])
+        yield g
+        g = Gauge("pscheduler_archiving_upcoming", "Archivings waiting for a later attempt")
+        g.add_metric([], row["upcoming"])
+        yield g
+        row = db.one("metrics_http_queue_backlog")
+        g = Gauge("pscheduler_http_queue_backlog", "Queued HTTP requests never attempted")
+        g.add_metric([], row["backlog"])
+        yield g
+        g = Gauge("pscheduler_http_queue_length", "Queued HTTP requests")
+        g.add_metric([], row["length"])
+        yield g
 
     def _window(self, query: str, name: str, doc: str, Gauge):  # noqa: N803
         row = self.db.one(query, {"window": RECENT_WINDOW})

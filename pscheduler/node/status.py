@@ -66,21 +66,6 @@ def horizon(db: Database) -> dt.timedelta:
     return db.one("configurables")["schedule_horizon"]
 
 
-RUN_STATES = (
-    "pending",
-    "on-deck",
-    "running",
-    "cleanup",
-    "finished",
-    "overdue",
-    "missed",
-    "failed",
-    "preempted",
-    "nonstart",
-    "canceled",
-)
-
-
 def count_runs(db: Database, state: str, start: dt.datetime | None, end: dt.datetime | None) -> int:
     if start and end and start > end:
         start, end = end, start

@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from pscheduler.db import Database
+from pscheduler.db import Database, query
 from pscheduler.peers.client import _session
+from pscheduler.toolkit.iso8601 import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ def process(db: Database, default_bind: str | None = None, timeout: float = 5.0)
             gone["last_error"],
         )
     with db.transaction() as cur:
-        from pscheduler.db import query
-
         cur.execute(query("http_queue_due"), {"limit": 50})
         rows = cur.fetchall()
         # In parallel: one participant that swallows packets must not hold up the others.
@@ -110,6 +109,4 @@ def process(db: Database, default_bind: str | None = None, timeout: float = 5.0)
     nxt = db.one("http_queue_next")
     if not nxt or nxt["due"] is None:
         return 60.0
-    from pscheduler.toolkit.iso8601 import utcnow
-
     return max(0.0, min(60.0, (nxt["due"] - utcnow()).total_seconds()))

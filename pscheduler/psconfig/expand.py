@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pscheduler import catalog
+
 
 class ExpansionError(Exception):
     """A template that validated but cannot be expanded for one tuple (bad variable...)."""
@@ -240,8 +242,6 @@ def _lead(body: dict, addrs: list[Address], scheduled_by: Address) -> str:
     the task is posted to, i.e. the scheduling address)."""
     first = None
     try:
-        from pscheduler import catalog
-
         found = catalog.participants(body["test"]["type"], body["test"]["spec"])["participants"]
         first = found[0] if found else None
     except Exception:  # noqa: BLE001 - unknown test or invalid spec: the lead decides

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
 from pscheduler import catalog, plugins
 from pscheduler.db import Database
-from pscheduler.errors import BadRequest, Forbidden, NotFound
+from pscheduler.errors import BadRequest, NotFound
 from pscheduler.events.waits import hub
 from pscheduler.hookspecs import PluginError
-from pscheduler.toolkit.jsonval import sanitize
+from pscheduler.toolkit.vocabulary import NO_RESULT_STATES
 
 FORMATS = ("application/json", "text/plain", "text/html")
-# Terminal states of runs that will never get a (merged) result.
-NEVER_RUN = ("nonstart", "canceled", "missed", "preempted", "overdue")
 
 
 def find(db: Database, task_row: dict, ref: str) -> dict | None:
@@ -50,8 +47,8 @@ def get(
 
     def done(r: dict) -> bool:
         if wait_local:
-            return r["result"] is not None or r["state"] in NEVER_RUN
-        if r["state"] in NEVER_RUN:
+            return r["result"] is not None or r["state"] in NO_RESULT_STATES
+        if r["state"] in NO_RESULT_STATES:
             return True  # no result will ever come: answer now rather than at the timeout
         return r["result_full"] is not None and r["state_finished"] and r["state"] != "cleanup"
 
@@ -101,12 +98,3 @@ def result(db: Database, task_row: dict, ref: str, fmt: str, wait: float) -> tup
     except (PluginError, plugins.PluginFailure) as exc:
         raise BadRequest(f"Failed to format result: {exc}") from None
     return str(text).rstrip(), fmt
-
-
-def sanitized(body: dict, required_key: str | None, key: str | None) -> dict:
-    """Secrets stay hidden unless the right key is given; a wrong key is a 403."""
-    if key is None or required_key is None:
-        return sanitize(body)
-    if not secrets.compare_digest(str(key), str(required_key)):
-        raise Forbidden("Forbidden")
-    return body

@@ -28,6 +28,7 @@ from pscheduler import plugins
 from pscheduler.db import Database
 from pscheduler.errors import Conflict, DomainError
 from pscheduler.peers import client as peers
+from pscheduler.peers import queue as httpqueue
 from pscheduler.scheduling import place as scheduling
 from pscheduler.scheduling import slots, timing
 from pscheduler.toolkit.iso8601 import format_timestamp, parse_timestamp, utcnow
@@ -223,8 +224,6 @@ class _Attempt:
             strict=True,
         ):
             if err is not None:
-                from pscheduler.peers import queue as httpqueue
-
                 httpqueue.enqueue(
                     self.db,
                     "DELETE",

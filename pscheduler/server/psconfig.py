@@ -12,6 +12,9 @@ import os
 import sys
 
 from pscheduler.config import Config
+from pscheduler.db import Database
+from pscheduler.db.embedded import DBNAME
+from pscheduler.psconfig import expand, sources, status
 
 
 def add_parser(sub) -> None:
@@ -35,8 +38,6 @@ def add_parser(sub) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from pscheduler.psconfig import expand, sources
-
     try:
         template = sources.load(args.source)
     except sources.SourceError as exc:
@@ -54,8 +55,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _remote(args: argparse.Namespace, config: Config) -> int:
-    from pscheduler.psconfig import sources
-
     items = sources.remotes(config.config_dir)
     if args.remote_action == "list":
         print(json.dumps(items, indent=2))
@@ -76,10 +75,6 @@ def _remote(args: argparse.Namespace, config: Config) -> int:
 
 
 def _stats(config: Config) -> int:
-    from pscheduler.db import Database
-    from pscheduler.db.embedded import DBNAME
-    from pscheduler.psconfig import status
-
     pgdata = os.path.join(config.state_dir, "pgdata")
     dsn = config.dsn or f"postgresql://postgres:@/{DBNAME}?host={pgdata}"
     db = Database(dsn, "pscheduler-psconfig-stats")
@@ -103,6 +98,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             "pscheduler-server psconfig: the agent needs --dsn or PSCHEDULER_DSN", file=sys.stderr
         )
         return 2
+    # Late, like the supervisor's children: only this command's process loads the daemon.
     from pscheduler_daemons import psconfig as daemon
 
     return daemon.main(config)

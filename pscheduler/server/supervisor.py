@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import importlib
 import json
 import logging
 import os
@@ -21,7 +22,18 @@ import time
 
 from pscheduler import logs
 from pscheduler.config import Config
-from pscheduler.db import DatabaseUnavailable
+from pscheduler.db import Database, DatabaseUnavailable, migrate
+from pscheduler.db.embedded import DBNAME, EmbeddedPostgres
+from pscheduler.limits import LimitConfigError, limit_diags
+from pscheduler.node import status
+from pscheduler.psconfig.sources import configured
+from pscheduler.server.psconfig import add_parser as add_psconfig_parser
+from pscheduler.server.psconfig import run as run_psconfig
+from pscheduler.server.tls import ensure_certificate, make_private
+from pscheduler.server.tokens import add_parser as add_token_parser
+from pscheduler.server.tokens import run as run_token
+from pscheduler.toolkit.destinations import validate_lists
+from pscheduler.toolkit.iso8601 import parse_duration
 
 log = logging.getLogger("pscheduler.server")
 
@@ -76,11 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     diags.add_argument("--start", help="run start time (ISO 8601) for time-based limits")
     diags.add_argument("--duration", help="run duration (ISO 8601)")
     diags.add_argument("--hints", help='hints as JSON, e.g. {"requester": "192.0.2.1"}')
-    from pscheduler.server.tokens import add_parser as add_token_parser
-
     add_token_parser(sub)
-    from pscheduler.server.psconfig import add_parser as add_psconfig_parser
-
     add_psconfig_parser(sub)
     return parser
 
@@ -89,17 +97,11 @@ def command_dsn(config: Config) -> str:
     """The DSN a one-off command uses: the configured one, or the embedded cluster's socket."""
     if config.dsn:
         return config.dsn
-    from pscheduler.db.embedded import DBNAME
-
     pgdata = os.path.join(config.state_dir, "pgdata")
     return f"postgresql://postgres:@/{DBNAME}?host={pgdata}"
 
 
 def control_command(command: str, config: Config, args: argparse.Namespace) -> int:
-    from pscheduler.db import Database
-    from pscheduler.node import status
-    from pscheduler.toolkit.iso8601 import parse_duration
-
     db = Database(command_dsn(config), "pscheduler-control")
     if command == "pause":
         try:
@@ -115,8 +117,6 @@ def control_command(command: str, config: Config, args: argparse.Namespace) -> i
 
 
 def limit_diags_command(config: Config, args: argparse.Namespace) -> int:
-    from pscheduler.limits import LimitConfigError, limit_diags
-
     source = sys.stdin if args.task_file in (None, "-") else open(args.task_file)  # noqa: SIM115
     with source:
         text = source.read()
@@ -234,8 +234,6 @@ class Supervisor:
 
     def _start_optional(self) -> None:
         """The pSConfig agent runs once a template is configured (psconfig.d/ or a remote)."""
-        from pscheduler.psconfig.sources import configured
-
         if "psconfig" not in self.children and configured(self.config.config_dir):
             log.info("pSConfig template found: starting the agent")
             self.spawn("psconfig")
@@ -260,10 +258,6 @@ class Supervisor:
 
 
 def run_node(config: Config) -> int:
-    from pscheduler.db import migrate
-    from pscheduler.db.embedded import EmbeddedPostgres
-    from pscheduler.server.tls import ensure_certificate, make_private
-
     os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
     embedded = None
     if not config.dsn:
@@ -284,11 +278,10 @@ def run_node(config: Config) -> int:
 
 def run_process(name: str, config: Config) -> int:
     if name == "api":
+        # Only the API process loads Flask and gunicorn; the daemons never import the API.
         from pscheduler.api.serve import serve
 
         return serve(config)
-    import importlib
-
     module = importlib.import_module(f"pscheduler_daemons.{name}")
     return module.main(config)
 
@@ -297,8 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     config = build_config(args)
-    from pscheduler.toolkit.destinations import validate_lists
-
     try:
         validate_lists(config.archive_allow, config.archive_deny)
     except ValueError as exc:
@@ -321,18 +312,12 @@ def main(argv: list[str] | None = None) -> int:
             if not config.dsn:
                 log.error("db upgrade needs --dsn or PSCHEDULER_DSN")
                 return 2
-            from pscheduler.db import migrate
-
             applied = migrate.upgrade(config.dsn)
             print(f"Applied migrations: {applied}" if applied else "Database is up to date")
             return 0
         if command == "token":
-            from pscheduler.server.tokens import run as run_token
-
             return run_token(args, config)
         if command == "psconfig":
-            from pscheduler.server.psconfig import run as run_psconfig
-
             return run_psconfig(args, config)
         if not config.dsn:
             log.error("%s needs --dsn or PSCHEDULER_DSN", command)

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Iterator
 
 from pscheduler.config import Config
-from pscheduler.db import Database
+from pscheduler.db import Database, migrate
+from pscheduler.db.embedded import EmbeddedPostgres
 from pscheduler.node import tokens
 from pscheduler.toolkit.iso8601 import format_timestamp
 
@@ -32,13 +33,9 @@ def add_parser(sub) -> None:
 
 @contextlib.contextmanager
 def _database(config: Config) -> Iterator[Database]:
-    from pscheduler.db import migrate
-
     embedded = None
     dsn = config.dsn
     if not dsn:
-        from pscheduler.db.embedded import EmbeddedPostgres
-
         embedded = EmbeddedPostgres(config.state_dir)
         dsn = embedded.start()
     db = Database(dsn, "pscheduler-token")

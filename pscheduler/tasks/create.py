@@ -14,23 +14,26 @@ import secrets
 import socket
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from psycopg2.extras import Json
-
 from pscheduler import catalog, plugins
 from pscheduler.db import Database
-from pscheduler.errors import BadRequest, Forbidden, NotImplementedYet, Unprocessable
+from pscheduler.errors import BadRequest, Forbidden, Unprocessable
 from pscheduler.hookspecs import PluginError
 from pscheduler.limits import LimitConfigError
 from pscheduler.node.identity import is_local_address
 from pscheduler.scheduling import timing
+from pscheduler.tasks import store
 from pscheduler.tasks.spec import task_error
 from pscheduler.toolkit.iso8601 import parse_duration, utcnow
 from pscheduler.toolkit.jqfilter import compile_error
 
 log = logging.getLogger(__name__)
+
+
+RemoteSurvey = Callable[[str, dict, "str | None"], list[dict]]
 
 
 class LimitChecker(Protocol):
@@ -47,7 +50,7 @@ class NewTask:
 # ---------------------------------------------------------------------------- validation
 
 
-def _resolve_schedule(task: dict, now: dt.datetime) -> dict:
+def resolve_schedule(task: dict, now: dt.datetime) -> dict:
     sched = task.get("schedule")
     if sched is None:
         raise BadRequest(
@@ -206,17 +209,13 @@ def no_tool_report(surveys: list[tuple[str, list[dict]]]) -> str:
 
 
 def choose_tool(
-    task: dict, participants: list[str], me: str, remote_survey=None
+    task: dict, participants: list[str], me: str, remote_survey: RemoteSurvey
 ) -> tuple[str, list[tuple[str, list[dict]]]]:
     test_obj = task["test"]
     surveys = []
     for index, host in enumerate(participants):
         if index == 0 or host == me:
             surveys.append((host, catalog.tool_survey(test_obj)))
-        elif remote_survey is None:
-            raise NotImplementedYet(
-                "Tasks with more than one participant are not supported by this node"
-            )
         else:
             surveys.append((host, remote_survey(host, test_obj, task.get("lead-bind"))))
     wanted = task.get("tools")
@@ -249,20 +248,10 @@ def validate(task: Any, now: dt.datetime) -> tuple[dict, dict]:
         raise BadRequest(
             f"Invalid test specification: {verdict.get('error') or 'Unspecified error'}"
         )
-    schedule = _resolve_schedule(task, now)
+    schedule = resolve_schedule(task, now)
     _validate_archives(task.get("archives", []))
     _check_lead_bind(task.get("lead-bind"))
     return task, schedule
-
-
-# Hints the limits see at submission but the task does not keep: the original's stored hints
-# (shown as detail.hints, used again for each run's limits) are the requester's alone.
-_UNSTORED_HINTS = ("server",)
-
-
-def stored_hints(hints: dict) -> dict:
-    """The hints a task keeps, as the original shows them in ``detail.hints``."""
-    return {k: v for k, v in hints.items() if k not in _UNSTORED_HINTS}
 
 
 def create(
@@ -270,11 +259,15 @@ def create(
     body: Any,
     hints: dict,
     me: str,
-    limits: LimitChecker | None = None,
-    remote_survey=None,
-    distribute=None,
+    limits: LimitChecker | None,
+    remote_survey: RemoteSurvey,
+    distribute: Callable[[dict], None],
 ) -> NewTask:
-    """Create a task with this node as lead; returns its UUID once it is enabled."""
+    """Create a task with this node as lead; returns its UUID once it is enabled.
+
+    ``remote_survey(host, test, bind)`` asks another participant which tools it offers;
+    ``distribute(row)`` hands a multi-participant task to the other participants
+    (``tasks.mesh`` provides both)."""
     now = utcnow()
     task, schedule = validate(body, now)
     diags = "No limits were applied"
@@ -301,55 +294,31 @@ def create(
         raise BadRequest("All participants must be on separate systems: " + ", ".join(participants))
     _validate_contexts(task.get("contexts"), len(participants))
     tool_name, _ = choose_tool(task, participants, me, remote_survey)
-    test = catalog.test(test_type)
-    tool = catalog.tool(tool_name)
-    test_obj = {"type": test_type, "spec": task["test"]["spec"]}
-    try:
-        duration = timing.round_up(plugins.call(tool, "duration", test_obj))
-        cli = plugins.call(test, "spec_to_cli", task["test"]["spec"])
-    except PluginError as exc:
-        raise BadRequest(str(exc)) from None
-    if duration.total_seconds() < 1:
-        duration = dt.timedelta(seconds=1)
-    stored = {k: v for k, v in task.items() if k != "participants"}
-    stored["schema"] = task.get("schema", 1)
-    stored["tool"] = tool_name
     multi = len(participants) > 1
-    key = task.get("_key") or (_participant_key() if multi else None)
     first = schedule["start"] or now  # the scheduler places it at the first free moment
     if schedule["repeat_cron"] and not schedule["repeat"]:
         # A cron-only task runs on its cron times, the first one included.
         first = timing.cron_after(schedule["repeat_cron"], first - dt.timedelta(seconds=1))
-    row = {
-        "uuid": uuid.uuid4(),
-        "json": stored,
-        "test_type": test_type,
-        "tool": tool_name,
-        "scheduling_class": test.enumeration["scheduling-class"],
-        "participants": Json(participants),
-        "participant": 0,
-        "participant_key": key,
-        "enabled": not multi,
-        "hints": stored_hints(hints),
-        "diags": diags,
-        "cli": Json(cli),
-        "priority": priority,
-        "duration": duration,
-        "post": dt.timedelta(0),
-        "next_ideal": first,
-        "keep_after_archive": parse_duration(task["keep-after-archive"])
-        if "keep-after-archive" in task
-        else None,
-        "lead_bind": task.get("lead-bind"),
-        **schedule,
-    }
-    with db.transaction() as cur:
-        from pscheduler.db import query
-
-        cur.execute(query("task_insert"), row)
+    try:
+        row = store.new_row(
+            task_uuid=uuid.uuid4(),
+            task=task,
+            tool=tool_name,
+            participants=participants,
+            participant=0,
+            participant_key=task.get("_key") or (_participant_key() if multi else None),
+            enabled=not multi,
+            hints=hints,
+            diags=diags,
+            schedule=schedule,
+            priority=priority,
+            next_ideal=first,
+            lead_bind=task.get("lead-bind"),
+        )
+    except PluginError as exc:
+        raise BadRequest(str(exc)) from None
+    store.insert(db, row)
     if multi:
-        if distribute is None:
-            raise NotImplementedYet("Tasks with more than one participant are not supported")
         distribute(row)
     return NewTask(uuid=row["uuid"], participants=participants)
 

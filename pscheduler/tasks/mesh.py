@@ -8,7 +8,6 @@ leads it.  Participant: ``accept`` stores the lead's copy under the lead's UUID.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import logging
 import socket
@@ -20,15 +19,16 @@ from psycopg2.extras import Json
 
 from pscheduler import catalog, plugins
 from pscheduler.config import Config
-from pscheduler.db import Database, query
+from pscheduler.db import Database
 from pscheduler.errors import BadRequest, Forbidden, NotFound, UpstreamError
 from pscheduler.hookspecs import PluginError
 from pscheduler.node import identity as localhost
 from pscheduler.peers import client as peers
-from pscheduler.scheduling import timing
+from pscheduler.peers import queue as httpqueue
 from pscheduler.tasks import create as tasks
+from pscheduler.tasks import store
 from pscheduler.tasks.spec import task_error
-from pscheduler.toolkit.iso8601 import parse_duration, utcnow
+from pscheduler.toolkit.iso8601 import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,6 @@ def distribute(db: Database, row: dict, fallback_bind: str | None = None) -> Non
 
 def withdraw(db: Database, task_uuid: str, hosts: list[str], key: str | None, bind: str | None):
     """Delete our task from these participants now, or through the durable queue later."""
-    from pscheduler.peers import queue as httpqueue
-
     for host, (_, err) in zip(
         hosts,
         peers.parallel(hosts, lambda h: peers.delete_task(h, task_uuid, key, bind)),
@@ -227,42 +225,29 @@ def accept(
         diags = outcome.diags
     now = utcnow()
     try:
-        schedule = tasks._resolve_schedule(body, now)
+        schedule = tasks.resolve_schedule(body, now)
     except BadRequest as exc:
         raise BadRequest(f"Task error: {exc.message}") from None
-    test_obj = {"type": test_type, "spec": body["test"]["spec"]}
     try:
-        duration = timing.round_up(plugins.call(tool, "duration", test_obj))
-        cli = plugins.call(catalog.test(test_type), "spec_to_cli", body["test"]["spec"])
+        row = store.new_row(
+            task_uuid=value,
+            task=body,
+            tool=tool_name,
+            participants=participants,
+            participant=number,
+            participant_key=body.get("_key"),  # the lead's: it unlocks this copy (tasks.access)
+            enabled=True,
+            hints=hints,
+            diags=diags,
+            schedule=schedule,
+            priority=body.get("priority"),
+            next_ideal=None,  # the lead schedules; a participant never places runs itself
+            lead_bind=None,
+        )
     except PluginError as exc:
         raise BadRequest(f"Task error: {exc}") from None
-    stored = {k: v for k, v in body.items() if k != "participants"}
-    row = {
-        "uuid": value,
-        "json": stored,
-        "test_type": test_type,
-        "tool": tool_name,
-        "scheduling_class": catalog.test(test_type).enumeration["scheduling-class"],
-        "participants": Json(participants),
-        "participant": number,
-        "participant_key": None,
-        "enabled": True,
-        "hints": tasks.stored_hints(hints),
-        "diags": diags,
-        "cli": Json(cli),
-        "priority": body.get("priority"),
-        "duration": max(duration, dt.timedelta(seconds=1)),
-        "post": dt.timedelta(0),
-        "next_ideal": None,  # the lead schedules; a participant never places runs itself
-        "keep_after_archive": parse_duration(body["keep-after-archive"])
-        if "keep-after-archive" in body
-        else None,
-        "lead_bind": None,
-        **schedule,
-    }
     try:
-        with db.transaction() as cur:
-            cur.execute(query("task_insert"), row)
+        store.insert(db, row)
     except UniqueViolation:
         raise BadRequest(
             "Task error: Task already exists.  All participants must be on separate systems."

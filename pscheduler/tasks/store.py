@@ -1,15 +1,87 @@
-"""Stored tasks: finding, listing, write access and cancelling."""
+"""Stored tasks: the row (built once for the lead and for a participant), finding, listing
+and cancelling.  Who may change a task is ``tasks.access``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import secrets
 import uuid
 from typing import Any
 
-from pscheduler.db import Database
+from psycopg2.extras import Json
+
+from pscheduler import catalog, plugins
+from pscheduler.db import Database, query
 from pscheduler.errors import BadRequest, NotFound
-from pscheduler.scheduling import slots
+from pscheduler.scheduling import slots, timing
+from pscheduler.toolkit.iso8601 import parse_duration
+
+# Hints the limits see at submission but the task does not keep: the original's stored hints
+# (shown as detail.hints, used again for each run's limits) are the requester's alone.
+_UNSTORED_HINTS = ("server",)
+
+
+def stored_hints(hints: dict) -> dict:
+    """The hints a task keeps, as the original shows them in ``detail.hints``."""
+    return {k: v for k, v in hints.items() if k not in _UNSTORED_HINTS}
+
+
+def new_row(
+    *,
+    task_uuid: uuid.UUID,
+    task: dict,
+    tool: str,
+    participants: list[str],
+    participant: int,
+    participant_key: str | None,
+    enabled: bool,
+    hints: dict,
+    diags: str,
+    schedule: dict,
+    priority: int | None,
+    next_ideal: dt.datetime | None,
+    lead_bind: str | None,
+) -> dict:
+    """The ``task`` row of a validated task, as the lead and a participant store it.
+
+    Runs the tool's ``duration`` and the test's ``spec-to-cli``: raises the plugin's
+    PluginError, which each caller words for its own request."""
+    test_type = task["test"]["type"]
+    test_obj = {"type": test_type, "spec": task["test"]["spec"]}
+    test = catalog.test(test_type)
+    duration = timing.round_up(plugins.call(catalog.tool(tool), "duration", test_obj))
+    cli = plugins.call(test, "spec_to_cli", task["test"]["spec"])
+    stored = {k: v for k, v in task.items() if k != "participants"}
+    stored.setdefault("schema", 1)
+    stored["tool"] = tool
+    keep = task.get("keep-after-archive")
+    return {
+        "uuid": task_uuid,
+        "json": stored,
+        "test_type": test_type,
+        "tool": tool,
+        "scheduling_class": test.enumeration["scheduling-class"],
+        "participants": Json(participants),
+        "participant": participant,
+        "participant_key": participant_key,
+        "enabled": enabled,
+        "hints": stored_hints(hints),
+        "diags": diags,
+        "cli": Json(cli),
+        "priority": priority,
+        "duration": max(duration, dt.timedelta(seconds=1)),
+        "post": dt.timedelta(0),
+        "next_ideal": next_ideal,
+        "keep_after_archive": parse_duration(keep) if keep is not None else None,
+        "lead_bind": lead_bind,
+        **schedule,
+    }
+
+
+def insert(db: Database, row: dict) -> None:
+    """Store a row made by ``new_row`` (UniqueViolation when the UUID is taken)."""
+    with db.transaction() as cur:
+        cur.execute(query("task_insert"), row)
 
 
 def find_row(db: Database, task_uuid: str | uuid.UUID) -> dict | None:
@@ -34,26 +106,6 @@ def list_rows(db: Database, json_filter: Any) -> list[dict]:
     if json_filter is not None and "\\u0000" in json.dumps(json_filter):
         raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
     return db.all("task_list", {"json": json_filter})
-
-
-def may_write(row: dict, requester: str | None, key: str | None, local: bool) -> bool:
-    """Write access as the original grants it (spec/api.md §5), with two changes.
-
-    ``local`` is an operator's admin token, never a local source address (see
-    ``pscheduler.api.context.privileged``).  In exchange, the task's own requester may also
-    write to a lead copy that has a participant key: the original let it through by its
-    local address, and a remote requester already may for single-participant tasks.
-    """
-    if local:
-        return True
-    if row["participant_key"]:
-        if key is not None and secrets.compare_digest(str(key), row["participant_key"]):
-            return True
-        return requester is not None and requester == (row["hints"] or {}).get("requester")
-    user_key = (row["json"] or {}).get("_key")
-    if user_key and key is not None and secrets.compare_digest(str(key), str(user_key)):
-        return True
-    return requester is not None and requester == (row["hints"] or {}).get("requester")
 
 
 def cancel(db: Database, row: dict) -> None:

@@ -40,6 +40,19 @@ def parse_timestamp(text: str) -> dt.datetime:
     return value
 
 
+def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """An ISO 8601 timestamp, or ``+<duration>`` / ``-<duration>`` from ``now``, as query
+    strings carry times.  An unencoded ``+`` in a query string arrives as a space, so a
+    leading space means ``+``.  ValueError when bad."""
+    if text[:1] == " ":
+        text = "+" + text[1:]
+    if text[:1] in ("+", "-") and text[1:2] == "P":
+        delta = parse_duration(text[1:])
+        now = now or utcnow()
+        return now + delta if text[0] == "+" else now - delta
+    return parse_timestamp(text)
+
+
 def format_timestamp(value: dt.datetime | None, fraction: bool = False) -> str | None:
     """Timestamps as PostgreSQL's JSON form: ``2024-05-01T10:00:03+00:00``."""
     if value is None:

@@ -122,7 +122,7 @@ class _Geometry:
 
 def png(runs: list[PlotRun], start: dt.datetime, end: dt.datetime, width: int = 1200) -> bytes:
     """The picture as PNG bytes; labels are in the time zone of ``start``."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # late: only PNG output needs Pillow, and it is slow to load
 
     g = _Geometry(start, end, width)
     img = Image.new("RGB", (g.width, g.height), "white")

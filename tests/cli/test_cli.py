@@ -203,6 +203,12 @@ def test_validate_limits(tmp_path):
     assert "invalid" in bad.stdout
     missing = cli("validate-limits", str(tmp_path / "nope.conf"))
     assert missing.returncode == 2
+    # Without FILE: the file the node reads (limits.conf in its config dir, or PSCHEDULER_LIMITS).
+    (tmp_path / "limits.conf").write_text(bad_file.read_text())
+    default = cli("validate-limits", env={"PSCHEDULER_CONFIG_DIR": str(tmp_path)})
+    assert default.returncode == 1 and "invalid" in default.stdout
+    named = cli("validate-limits", env={"PSCHEDULER_LIMITS": str(tmp_path / "nope.conf")})
+    assert named.returncode == 2 and "nope.conf: no such file" in named.stderr
 
 
 def test_troubleshoot_quick(node):

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from pscheduler.config import default_limits_path
 from pscheduler.limits import (
     NO_LIMITS,
     LimitConfigError,
     LimitFile,
     limit_diags,
     load,
-    tools,
     validate_file,
 )
 
@@ -195,8 +195,19 @@ def test_limit_diags_text(tmp_path):
     assert "Failed; stop forced\nProposal does not meet limits" in plain
 
 
+def test_default_limits_path_is_the_nodes(tmp_path):
+    assert default_limits_path({"PSCHEDULER_CONFIG_DIR": str(tmp_path)}) == str(
+        tmp_path / "limits.conf"
+    )
+    assert default_limits_path({"PSCHEDULER_STATE_DIR": str(tmp_path)}) == str(
+        tmp_path / "limits.conf"
+    )
+    named = str(tmp_path / "other.conf")
+    assert default_limits_path({"PSCHEDULER_LIMITS": named, "PSCHEDULER_CONFIG_DIR": "/x"}) == named
+
+
 def test_limit_diags_without_a_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(tools, "DEFAULT_PATH", str(tmp_path / "none.conf"))
+    monkeypatch.setenv("PSCHEDULER_LIMITS", str(tmp_path / "none.conf"))
     assert limit_diags(idle_task(), None) == NO_LIMITS  # no file at the default path: inert
     with pytest.raises(LimitConfigError, match="^Unable to read limit configuration: "):
         limit_diags(idle_task(), None, path=tmp_path / "none.conf")  # a named file must exist

@@ -127,7 +127,7 @@ BAD = [
     ),
     (
         "bad archive data",
-        {**idle(), "archives": [{"archiver": "failer", "data": {"fail": 7}}]},
+        {**idle(), "archives": [{"archiver": "failer", "data": {"fail": "often"}}]},
         "Invalid archiver data: At /fail:",
     ),
     (

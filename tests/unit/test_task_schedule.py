@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 
 from pscheduler.errors import BadRequest
-from pscheduler.tasks.create import _resolve_schedule
+from pscheduler.tasks.create import resolve_schedule
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
 
 
 def resolve(**schedule) -> dict:
-    return _resolve_schedule({"schedule": schedule}, NOW)
+    return resolve_schedule({"schedule": schedule}, NOW)
 
 
 def test_an_empty_schedule_runs_once_as_soon_as_possible():
@@ -25,7 +25,7 @@ def test_an_empty_schedule_runs_once_as_soon_as_possible():
 
 def test_a_missing_schedule_is_a_clear_bad_request():
     with pytest.raises(BadRequest, match="'schedule' is a required property"):
-        _resolve_schedule({}, NOW)
+        resolve_schedule({}, NOW)
 
 
 def test_relative_and_aligned_starts_are_resolved_against_the_clock():

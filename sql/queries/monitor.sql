@@ -1,6 +1,6 @@
--- Named queries of the open interfaces: Panoptes monitor (/m1/), metrics, accounting, tokens.
--- Run-state groupings arrive as arrays from pscheduler/panoptes.py so the mapping lives in one
--- place.
+-- Named queries of the monitor (/m1/, pscheduler/monitor): Panoptes workflows and jobs.
+-- Run-state groupings arrive as arrays from pscheduler/monitor/panoptes.py so the mapping lives
+-- in one place.
 
 -- name: panoptes_task_workflows
 -- Tasks seen as workflows, with their runs counted by Panoptes status.
@@ -30,9 +30,6 @@ JOIN task t ON t.id = r.task
 JOIN run_state rs ON rs.name = r.state
 WHERE t.uuid = %(task)s::uuid AND (%(run)s::uuid IS NULL OR r.uuid = %(run)s::uuid)
 ORDER BY lower(r.times), r.id;
-
--- name: panoptes_task_exists
-SELECT 1 AS found FROM task WHERE uuid = %(uuid)s::uuid;
 
 -- name: monitor_workflow_create
 INSERT INTO monitor_workflow (id, name, creator, key_hash)
@@ -106,97 +103,3 @@ DELETE FROM monitor_workflow WHERE id = %(id)s::uuid;
 
 -- name: monitor_workflow_delete_all
 DELETE FROM monitor_workflow;
-
--- name: metrics_runs_by_state
-SELECT s.name AS state, count(r.id) AS count
-FROM run_state s LEFT JOIN run r ON r.state = s.name
-GROUP BY s.name ORDER BY s.name;
-
--- name: metrics_tasks
-SELECT count(*) FILTER (WHERE enabled) AS enabled, count(*) FILTER (WHERE NOT enabled) AS disabled
-FROM task;
-
--- name: metrics_heartbeats
-SELECT name, extract(epoch FROM now() - last)::float8 AS age,
-       extract(epoch FROM coalesce(now() - (last + next_time), '0'))::float8 AS overdue
-FROM heartbeat ORDER BY name;
-
--- name: metrics_paused
-SELECT (pause_runs_until IS NOT NULL AND pause_runs_until > now()) AS paused FROM control;
-
--- name: metrics_start_lateness
--- How late the runner started runs (started - scheduled start) over a recent window.
-SELECT count(*) AS count,
-       coalesce(sum(extract(epoch FROM started - lower(times))), 0)::float8 AS sum,
-       percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (
-           ORDER BY extract(epoch FROM started - lower(times))) AS quantiles,
-       max(extract(epoch FROM started - lower(times)))::float8 AS max
-FROM run
-WHERE started IS NOT NULL AND started > now() - %(window)s::interval;
-
--- name: metrics_placement_latency
--- How long the scheduler took to place each task's first run after the task was added.
-SELECT count(*) AS count,
-       coalesce(sum(latency), 0)::float8 AS sum,
-       percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY latency) AS quantiles,
-       max(latency)::float8 AS max
-FROM (
-    SELECT extract(epoch FROM min(r.added) - t.added) AS latency
-    FROM task t JOIN run r ON r.task = t.id
-    WHERE t.participant = 0 AND t.added > now() - %(window)s::interval
-    GROUP BY t.id
-) placed;
-
--- name: metrics_archiving_backlog
--- Needs the archiving table (migration 003); the caller skips it when it is absent.
-SELECT count(*) FILTER (WHERE NOT archived AND next_attempt <= now()) AS backlog,
-       count(*) FILTER (WHERE NOT archived AND next_attempt > now()) AS upcoming
-FROM archiving;
-
--- name: metrics_http_queue_backlog
--- Needs the http_queue table; the caller skips it when it is absent.
-SELECT count(*) FILTER (WHERE attempts = 0) AS backlog, count(*) AS length FROM http_queue;
-
--- name: requester_accounting
--- Per requester address: tasks created, runs run and failed, exclusive seconds used.
-WITH tasks AS (
-    SELECT coalesce(hints->>'requester', 'unknown') AS requester, count(*) AS tasks
-    FROM task
-    WHERE (%(start)s::timestamptz IS NULL OR added >= %(start)s::timestamptz)
-      AND (%(end)s::timestamptz IS NULL OR added <= %(end)s::timestamptz)
-    GROUP BY 1
-), runs AS (
-    SELECT coalesce(t.hints->>'requester', 'unknown') AS requester,
-           count(*) FILTER (WHERE r.started IS NOT NULL) AS runs,
-           count(*) FILTER (WHERE s.success IS FALSE) AS failed,
-           coalesce(sum(extract(epoch FROM upper(r.times) - lower(r.times)))
-               FILTER (WHERE r.conflict_class = 'exclusive' AND r.started IS NOT NULL),
-               0)::float8 AS exclusive_seconds
-    FROM run r JOIN task t ON t.id = r.task JOIN run_state s ON s.name = r.state
-    WHERE (%(start)s::timestamptz IS NULL OR lower(r.times) >= %(start)s::timestamptz)
-      AND (%(end)s::timestamptz IS NULL OR lower(r.times) <= %(end)s::timestamptz)
-    GROUP BY 1
-)
-SELECT coalesce(tasks.requester, runs.requester) AS requester,
-       coalesce(tasks.tasks, 0) AS tasks, coalesce(runs.runs, 0) AS runs,
-       coalesce(runs.failed, 0) AS failed,
-       coalesce(runs.exclusive_seconds, 0)::float8 AS exclusive_seconds
-FROM tasks FULL JOIN runs ON runs.requester = tasks.requester
-ORDER BY exclusive_seconds DESC, runs DESC, tasks DESC, requester;
-
--- name: token_create
-INSERT INTO api_token (name, hash, admin) VALUES (%(name)s, %(hash)s, %(admin)s)
-ON CONFLICT (name) DO NOTHING
-RETURNING name;
-
--- name: token_list
-SELECT name, admin, created, last_used FROM api_token ORDER BY name;
-
--- name: token_hashes
-SELECT name, hash, admin FROM api_token;
-
--- name: token_used
-UPDATE api_token SET last_used = now() WHERE name = %(name)s;
-
--- name: token_revoke
-DELETE FROM api_token WHERE name = %(name)s;
