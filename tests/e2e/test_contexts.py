@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
 
 from pscheduler import plugins
+from tests.e2e.netns import namespace
 from tests.e2e.test_measurements import measured, tool_diags
 from tests.helpers import require_program
 
@@ -22,27 +22,10 @@ from tests.helpers import require_program
 NS_ADDRESS = "192.0.2.19"
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
-
-
 @pytest.fixture(scope="module")
-def namespace():
-    require_program("ip")
-    if os.geteuid() != 0:
-        pytest.skip("creating a network namespace needs root")
-    name = f"pst-{uuid.uuid4().hex[:8]}"
-    made = _ip("netns", "add", name)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a network namespace here: {made.stderr.strip()}")
-    try:
-        assert _ip("-n", name, "link", "set", "lo", "up").returncode == 0
-        assert _ip("-n", name, "addr", "add", f"{NS_ADDRESS}/32", "dev", "lo").returncode == 0
-        # The address is the namespace's alone.
-        assert NS_ADDRESS not in _ip("-o", "addr").stdout
+def ns_with_address():
+    with namespace((NS_ADDRESS,)) as name:
         yield name
-    finally:
-        _ip("netns", "del", name)
 
 
 def contexts_task(spec: dict, contexts: list[dict]) -> dict:
@@ -88,7 +71,8 @@ def test_wrappers_compose_in_order():
     assert contexts["changefail"].wrap({}, inner)[0] == "/bin/sh"
 
 
-def test_rtt_inside_a_namespace_reaches_its_own_address(node, namespace):
+def test_rtt_inside_a_namespace_reaches_its_own_address(node, ns_with_address):
+    namespace = ns_with_address
     require_program("ping")
     direct = subprocess.run(
         ["ip", "netns", "exec", namespace, "ping", "-n", "-c", "2", "-i", "0.2", NS_ADDRESS],
@@ -115,20 +99,13 @@ def test_rtt_inside_a_namespace_reaches_its_own_address(node, namespace):
 def test_rtt_in_a_namespace_with_loopback_down_gets_no_answer(node):
     """A fresh namespace's loopback is down: 127.0.0.1 answers on the host, not in there."""
     require_program("ping")
-    if os.geteuid() != 0:
-        pytest.skip("creating a network namespace needs root")
-    name = f"pst-{uuid.uuid4().hex[:8]}"
-    if _ip("netns", "add", name).returncode != 0:
-        pytest.skip("cannot create a network namespace here")
-    try:
+    with namespace(loopback_up=False) as name:
         spec = {"dest": "127.0.0.1", "count": 1}
         posted = node.post(
             "tasks",
             json=contexts_task(spec, [{"context": "linuxnns", "data": {"namespace": name}}]),
         )
         run, _, _ = measured(node, posted)
-    finally:
-        _ip("netns", "del", name)
     merged = run["result-merged"]
     assert merged.get("received", 0) == 0, merged
 
