@@ -29,7 +29,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 class NoEventsProxy:
     """HTTPS on loopback forwarding every request to a node, except ``/pscheduler/events``
-    (404).  The Host header goes through unchanged, so the node's hrefs point at the proxy
+    (404).  The node only names itself in hrefs (a foreign Host header is not trusted), so
+    the proxy rewrites the node's address to its own in answers, as a reverse proxy does,
     and every later request of the CLI comes through it too."""
 
     def __init__(self, node, state_dir: str):
@@ -56,9 +57,14 @@ class NoEventsProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 answer = upstream.getresponse()
-                data = answer.read()
+                own = proxy.address.encode()
+                data = answer.read().replace(node.address.encode(), own)
                 upstream.close()
-                kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
+                kept = [
+                    (k, v.replace(node.address, proxy.address))
+                    for k, v in answer.getheaders()
+                    if k.lower() not in HOP_BY_HOP
+                ]
                 self.reply(answer.status, kept, data)
 
             def reply(self, status: int, headers: list, data: bytes) -> None:
