@@ -8,3 +8,4 @@ ALTER TABLE run ADD COLUMN IF NOT EXISTS claimed_by text;
 -- The ticker's overdue check and purge walk these instead of the whole table.
 CREATE INDEX IF NOT EXISTS run_running_upper ON run (upper(times)) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS run_upper ON run (upper(times));
+CREATE INDEX IF NOT EXISTS run_scheduling ON run (lower(times)) WHERE state = 'scheduling';

@@ -173,11 +173,20 @@ RETURNING run.id;
 DELETE FROM run WHERE state = 'scheduling' AND lower(times) < now();
 
 -- name: purge_runs
-DELETE FROM run USING configurables c, run_state s
-WHERE s.name = run.state AND (
-      (s.finished AND upper(run.times) < now() - c.keep_runs_tasks)
-   OR (NOT s.finished AND upper(run.times) < now() - c.keep_runs_tasks - interval '1 hour')
-   OR run.expires < now());
+-- One bounded batch, oldest first (the ticker repeats it while batches come back full): old
+-- runs leave at the rate they are made, and no statement holds many row locks for long.
+DELETE FROM run WHERE id IN (
+    SELECT r.id FROM run r JOIN run_state s ON s.name = r.state CROSS JOIN configurables c
+    WHERE upper(r.times) < now() - c.keep_runs_tasks
+      AND (s.finished OR upper(r.times) < now() - c.keep_runs_tasks - interval '1 hour')
+    ORDER BY upper(r.times)
+    LIMIT %(limit)s
+    FOR UPDATE OF r SKIP LOCKED);
+
+-- name: purge_expired_runs
+DELETE FROM run WHERE id IN (
+    SELECT id FROM run WHERE expires < now() ORDER BY expires LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED);
 
 -- name: purge_tasks
 DELETE FROM task USING configurables c

@@ -12,21 +12,12 @@ import datetime as dt
 import os
 import time
 
-import pytest
-
-from tests.helpers import Node, wait_for
+from tests.helpers import wait_for
 from tests.tasks.util import idle, iso, now, post_task, runs, sql
 
 DAEMONS = ("scheduler", "runner", "archiver", "ticker")
 WINDOW = 4.0  # seconds of measurement
 LIMIT = 5.0  # percent of one core, per process
-
-
-@pytest.fixture(scope="module")
-def quiet_node(cluster):
-    n = Node(cluster.new_database("idle")).start()
-    yield n
-    n.cleanup()
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -81,3 +72,4 @@ def test_finished_max_runs_task_and_pending_run_leave_every_process_idle(quiet_n
     busy = {name: round(pct, 1) for name, pct in usage.items() if pct > LIMIT}
     assert not busy, f"processes busy on an idle node (% of a core): {busy}"
     assert sum(usage[name] for name in usage if name.startswith("postgres")) < 2 * LIMIT
+    node.delete(pending.split("/pscheduler/", 1)[1])
