@@ -118,6 +118,17 @@ def lateness_line(name: str, values_ms: list[float], goal: str) -> str:
     )
 
 
+def row_line(label: str, cpu, pids: list[int], rss_start: dict, rss_end: dict) -> str:
+    """CPU%: the busiest of ``pids``; RSS: the largest (backends share most of theirs)."""
+    usage = max((cpu[p] for p in pids if cpu and p in cpu), default=None)
+    start = max((rss_start[p] for p in pids if p in rss_start), default=None)
+    end = max((rss_end[p] for p in pids if p in rss_end), default=None)
+    return (
+        f"{label:<40} {(f'{usage:.2f}' if usage is not None else '-'):>9} "
+        f"{(f'{start:.0f} MB' if start else '-'):>10} {(f'{end:.0f} MB' if end else '-'):>9}"
+    )
+
+
 def post_all(host: str, count: int, clients: int, body: bytes) -> tuple[list[float], float]:
     def one(_):
         began = time.monotonic()
@@ -154,12 +165,11 @@ def idle_cpu(dsn: str, procs: dict[int, str], window: float) -> dict[int, float]
         row = db_rows(
             dsn,
             "SELECT extract(epoch FROM min(lower(times)) - now()) AS until_next, "
-            "extract(epoch FROM now() - max(upper(times))) AS since_last "
-            "FROM run WHERE state IN ('pending', 'on-deck', 'running') "
-            "OR (state = 'finished' AND upper(times) > now() - interval '1 minute')",
+            "count(*) FILTER (WHERE state = 'running') AS running "
+            "FROM run WHERE state IN ('pending', 'on-deck', 'running')",
         )[0]
-        until_next = float(row["until_next"] or 1e9)
-        if until_next > window + 8:
+        until_next = float(row["until_next"] if row["until_next"] is not None else 1e9)
+        if until_next > window + 8 and not row["running"]:
             time.sleep(3)  # the end of the last burst: archiving, scheduling
             before = {pid: cpu_seconds(pid) for pid in procs}
             began = time.monotonic()
@@ -171,7 +181,7 @@ def idle_cpu(dsn: str, procs: dict[int, str], window: float) -> dict[int, float]
                 for pid in procs
                 if before[pid] is not None and after[pid] is not None
             }
-        time.sleep(max(0.5, until_next + 5))
+        time.sleep(max(0.5, until_next + 5) if until_next > 0 else 1.0)
     return None
 
 
@@ -232,16 +242,15 @@ def main() -> None:
             f"(all states: {dict(sorted(states.items()))})"
         )
         rss_end = rss_table(procs)
-        print(f"{'process':<62} {'idle CPU%':>9} {'RSS start':>10} {'RSS end':>9}")
+        print(f"{'process':<40} {'idle CPU%':>9} {'RSS start':>10} {'RSS end':>9}")
+        backends = [pid for pid, name in procs.items() if name.startswith("postgres: postgres")]
         for pid, name in sorted(procs.items(), key=lambda p: p[1]):
-            usage = f"{cpu[pid]:8.2f}" if cpu and pid in cpu else "       -"
-            start_mb = rss_start.get(pid)
-            end_mb = rss_end.get(pid)
-            print(
-                f"{name + ' [' + str(pid) + ']':<62} {usage:>9} "
-                f"{(f'{start_mb:.0f} MB' if start_mb else '-'):>10} "
-                f"{(f'{end_mb:.0f} MB' if end_mb else '-'):>9}"
-            )
+            if pid in backends:
+                continue
+            print(row_line(f"{name[:30]} [{pid}]", cpu, [pid], rss_start, rss_end))
+        print(
+            row_line(f"postgres backends ({len(backends)}, max)", cpu, backends, rss_start, rss_end)
+        )
         if cpu is None:
             print("(no idle window of 10 s found for the CPU figures)")
         print(f"load average at the end: {os.getloadavg()}")

@@ -375,6 +375,7 @@ def place_tasks(
     diagnostics, and the prioritizer's answer becomes the run's priority.  Under the lock
     only conflicts are checked and rows inserted."""
     outcome = Placement()
+    fixed_now = now is not None
     now = now or utcnow()
     verdicts: dict[int, dict] | None = None
     if limits is not None:
@@ -383,6 +384,8 @@ def place_tasks(
             for t in db.all("tasks_for_limits", {"ids": task_ids})
             if t["next_ideal"] is not None
         }
+        if not fixed_now:
+            now = utcnow()  # asking took time: a first run goes at the real "now", not then
     with db.transaction() as cur:
         cur.execute(query("timeline_lock"))
         cur.execute(query("tasks_for_placement"), {"ids": task_ids})

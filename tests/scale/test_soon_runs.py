@@ -27,7 +27,10 @@ def test_first_run_is_visible_before_the_horizon_is_placed(quiet_node):
     try:
         first = wait_for(
             lambda: (
-                (r := node.session.get(url + "/runs/first", timeout=10)).status_code == 200
+                (
+                    r := node.session.get(url + "/runs/first", params={"wait": "0"}, timeout=10)
+                ).status_code
+                == 200
                 and (r.json(), _placed(node, url))
             ),
             timeout=20,
