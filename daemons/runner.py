@@ -110,7 +110,10 @@ class Runner:
                 due: list[tuple[dt.datetime, int]] = []
                 while self.deck and self.deck[0][0] <= now:
                     due.append(heapq.heappop(self.deck))
-            self._start(due)
+            try:
+                self._start(due)
+            except Exception:  # noqa: BLE001 - the starter must outlive any one batch
+                log.exception("Starting %d run(s) failed", len(due))
 
     def _start(self, due: list[tuple[dt.datetime, int]]) -> None:
         ids = [run_id for _, run_id in due if run_id in self.in_flight]
