@@ -5,7 +5,7 @@
 INSERT INTO run_transition VALUES ('on-deck', 'pending') ON CONFLICT DO NOTHING;
 ALTER TABLE run ADD COLUMN IF NOT EXISTS claimed_by text;
 
--- The ticker's overdue check and purge walk these instead of the whole table.
+-- The ticker's overdue and stale-placement checks walk these small partial indexes instead of
+-- the whole table (pending rows are in neither, so placing runs costs no more).
 CREATE INDEX IF NOT EXISTS run_running_upper ON run (upper(times)) WHERE state = 'running';
-CREATE INDEX IF NOT EXISTS run_upper ON run (upper(times));
 CREATE INDEX IF NOT EXISTS run_scheduling ON run (lower(times)) WHERE state = 'scheduling';
