@@ -191,6 +191,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=3, help="minutes measured after the burst")
     parser.add_argument("--clients", type=int, default=8, help="concurrent POST clients")
     parser.add_argument("--duration", default="PT1S", help="each idle run's duration")
+    parser.add_argument(
+        "--horizon-wait", type=float, default=600, help="seconds to wait for the whole horizon"
+    )
     args = parser.parse_args()
     node = BenchNode()
     try:
@@ -203,11 +206,15 @@ def main() -> None:
             f"{args.tasks} tasks posted in {took:.1f} s ({args.tasks / took:.0f} tasks/s); "
             f"POST p50={percentile(latencies, 50):.0f} ms  p99={percentile(latencies, 99):.0f} ms"
         )
-        horizon = wait_horizon(node.dsn, began, limit=600)
+        horizon = wait_horizon(node.dsn, began, limit=args.horizon_wait)
         placed = db_rows(node.dsn, "SELECT count(*) AS n FROM run")[0]["n"]
         print(
             f"horizon placed ({placed} runs) "
-            + (f"{horizon:.1f} s after the first POST" if horizon else "NOT within 600 s")
+            + (
+                f"{horizon:.1f} s after the first POST"
+                if horizon
+                else f"NOT within {args.horizon_wait:.0f} s"
+            )
         )
         end = t0 + dt.timedelta(minutes=args.minutes, seconds=took + 10)
         time.sleep(max(0.0, (end - dt.datetime.now(dt.timezone.utc)).total_seconds()))
