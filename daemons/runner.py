@@ -1,21 +1,28 @@
-"""The runner daemon: starts each run at its start time and runs its tool in a thread.
+"""The runner daemon: claims runs ahead of time in batches and starts each at its start time.
 
-Each due run gets a thread that waits for the exact start (on an event, not a poll), claims
-the run in the database and runs the tool.  New runs (NOTIFY run_new) and cancellations
-(NOTIFY run_state) wake the loop at once.
+The loop (woken by NOTIFY run_new and run_state) puts the pending runs due within
+``CLAIM_AHEAD`` on deck for this runner in one statement and hands them to a starter thread,
+which sleeps until the earliest start and then starts every run due in that moment in one
+statement.  A waiting run costs a heap entry, not a thread; a started run is executed by a
+bounded worker pool.  A runner killed after claiming loses nothing: its successor hands the
+on-deck runs back to pending at start (``execute.recover``) and claims them again.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import heapq
 import json
 import logging
+import os
 import threading
-import time
+import uuid
 
 from pscheduler_daemons.loop import install_stop_handlers, run_loop
 
 from pscheduler.config import Config
+from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.runs import execute as running
 from pscheduler.runs import gather as gathering
 from pscheduler.tasks import mesh as tasking
@@ -23,7 +30,50 @@ from pscheduler.toolkit.iso8601 import utcnow
 
 log = logging.getLogger(__name__)
 
-LOOKAHEAD = dt.timedelta(seconds=30)
+CLAIM_AHEAD = dt.timedelta(seconds=5)  # how long before its start a run goes on deck
+CLAIM_BATCH = 1000
+WORKERS = 1024  # runs executing at once (each holds a worker for the run's duration)
+RETRY = 0.5  # seconds before trying again to start runs when the database failed us
+GIVE_UP = 60.0  # seconds after its start a run that could not be started is left to the ticker
+
+
+class Pool:
+    """A bounded pool of daemon worker threads, started as needed and kept.
+
+    Daemon threads, unlike ``ThreadPoolExecutor``'s: a stopping runner does not wait for
+    runs in progress (its successor marks them failed, as before)."""
+
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self.jobs: collections.deque = collections.deque()
+        self.cond = threading.Condition()
+        self.threads = 0
+        self.waiting = 0  # workers waiting for a job
+
+    def submit(self, fn, *args) -> None:
+        with self.cond:
+            self.jobs.append((fn, args))
+            if self.waiting >= len(self.jobs):
+                self.cond.notify()
+                return
+            if self.threads >= self.size:
+                return  # queued until a worker is free
+            self.threads += 1
+            name = f"{self.name}-{self.threads}"
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            with self.cond:
+                self.waiting += 1
+                while not self.jobs:
+                    self.cond.wait()
+                self.waiting -= 1
+                fn, args = self.jobs.popleft()
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - jobs log their own failures
+                log.exception("Worker job failed")
 
 
 class Runner:
@@ -31,28 +81,92 @@ class Runner:
         self.stop = stop
         self.config = config
         self.local_node = config.api_url if config is not None else None
-        self.in_flight: dict[int, threading.Event] = {}
+        self.token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        # Runs on deck or running here, with the event that cancels each.
+        self.in_flight: dict[int, running.Stop] = {}
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.deck: list[tuple[dt.datetime, int]] = []  # heap of (start, run id)
         self.recovered = False
-        self.errored: dict[int, float] = {}
+        self.pool = Pool(WORKERS, "run")
+        self.db = None  # the loop's pool, for the runs' work
+        self.start_db = None  # connections of the starter alone: never queued behind runs
+        self.starter = threading.Thread(target=self._start_loop, name="starter", daemon=True)
 
-    def _work(self, db, run_id: int, start: dt.datetime, cancel: threading.Event) -> None:
+    # ------------------------------------------------------------------ starting on time
+
+    def _start_loop(self) -> None:
+        """Sleep until the earliest run on deck is due, then start every run due by then."""
+        while not self.stop.is_set():
+            with self.changed:
+                if not self.deck:
+                    self.changed.wait(10.0)
+                    continue
+                delay = (self.deck[0][0] - utcnow()).total_seconds()
+                if delay > 0:
+                    self.changed.wait(delay)
+                    continue
+                now = utcnow()
+                due: list[tuple[dt.datetime, int]] = []
+                while self.deck and self.deck[0][0] <= now:
+                    due.append(heapq.heappop(self.deck))
+            try:
+                self._start(due)
+            except Exception:  # noqa: BLE001 - the starter must outlive any one batch
+                log.exception("Starting %d run(s) failed", len(due))
+
+    def _start(self, due: list[tuple[dt.datetime, int]]) -> None:
+        ids = [run_id for _, run_id in due if run_id in self.in_flight]
+        if not ids:
+            return
         try:
-            delay = (start - utcnow()).total_seconds()
-            if delay > 0 and (cancel.wait(delay) or self.stop.is_set()):
-                return
-            state = running.execute(
-                db, run_id, cancel, collect_remote=self._collector(db), local_node=self.local_node
+            started = running.start_many(self.start_db or self.db, ids, self.token)
+        except DatabaseUnavailable as exc:
+            self._retry_later(due, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - the runs stay on deck; try again shortly
+            log.exception("Starting %d run(s) failed", len(ids))
+            self._retry_later(due, exc)
+            return
+        for run in started:
+            self.pool.submit(self._work, run, self.in_flight[run["id"]])
+        unstarted = set(ids) - {run["id"] for run in started}
+        for run_id in unstarted:
+            try:
+                running.settle_unstarted(self.db, run_id)
+            except Exception:  # noqa: BLE001 - the ticker marks it missed in the end
+                log.exception("Run %s could not start", run_id)
+            with self.lock:
+                self.in_flight.pop(run_id, None)
+
+    def _retry_later(self, due: list[tuple[dt.datetime, int]], exc: Exception) -> None:
+        now = utcnow()
+        with self.changed:
+            for start, run_id in due:
+                if (now - start).total_seconds() < GIVE_UP:
+                    heapq.heappush(self.deck, (now + dt.timedelta(seconds=RETRY), run_id))
+                else:
+                    self.in_flight.pop(run_id, None)  # the ticker marks it missed
+            self.changed.notify()
+        log.warning("Could not start %d run(s) (%s); retrying", len(due), exc)
+
+    def _work(self, run: dict, cancel: running.Stop) -> None:
+        run_id = run["id"]
+        try:
+            state = running.execute_claimed(
+                self.db,
+                run,
+                cancel,
+                collect_remote=self._collector(self.db),
+                local_node=self.local_node,
             )
             if state == "failed" and self.config is not None:
                 gathering.record_clock_survey(
-                    db, run_id, self.config.node_address, tasking.default_bind(self.config)
+                    self.db, run_id, self.config.node_address, tasking.default_bind(self.config)
                 )
             log.debug("Run %s ended %s", run_id, state)
         except Exception:  # noqa: BLE001 - one run's failure must not stop the others
             log.exception("Run %s failed in the runner", run_id)
-            with self.lock:
-                self.errored[run_id] = time.monotonic()
         finally:
             with self.lock:
                 self.in_flight.pop(run_id, None)
@@ -62,12 +176,16 @@ class Runner:
         bind = tasking.default_bind(self.config) if self.config is not None else None
         return gathering.collector(db, bind)
 
+    # ------------------------------------------------------------------ the loop
+
     def step(self, db, notes) -> float:
         if not self.recovered:
             orphans = running.recover(db)
             if orphans:
                 log.warning("Marked %d run(s) left running by a previous runner as failed", orphans)
             self.recovered = True
+            self.db = db
+            self.starter.start()
         for note in notes:
             if note.channel == "run_state":
                 try:
@@ -79,29 +197,49 @@ class Runner:
                         event = self.in_flight.get(payload.get("id"))
                     if event is not None:
                         event.set()
-        for row in db.all("due_runs", {"lookahead": LOOKAHEAD}):
-            with self.lock:
-                if row["id"] in self.in_flight:
-                    continue
-                if time.monotonic() - self.errored.get(row["id"], -1e9) < 5.0:
-                    continue  # it just failed in here; the ticker will mark it missed
-                cancel = threading.Event()
-                self.in_flight[row["id"]] = cancel
-            threading.Thread(
-                target=self._work,
-                args=(db, row["id"], row["start"], cancel),
-                name=f"run-{row['id']}",
-                daemon=True,
-            ).start()
+        while True:
+            claimed = db.all(
+                "runs_to_deck", {"runner": self.token, "ahead": CLAIM_AHEAD, "limit": CLAIM_BATCH}
+            )
+            if claimed:
+                with self.changed:
+                    for row in claimed:
+                        self.in_flight[row["id"]] = running.Stop()
+                        heapq.heappush(self.deck, (row["start"], row["id"]))
+                    self.changed.notify()
+            if len(claimed) < CLAIM_BATCH:
+                break
         nxt = db.one("next_pending_start")
         if not nxt or nxt["start"] is None:
             return 10.0
-        return max(0.0, (nxt["start"] - LOOKAHEAD - utcnow()).total_seconds())
+        wait = (nxt["start"] - CLAIM_AHEAD - utcnow()).total_seconds()
+        # A pending run already within reach was locked by someone else (SKIP LOCKED): look
+        # again shortly rather than at once.
+        return max(0.2 if not claimed else 0.0, wait)
+
+    def shutdown(self) -> None:
+        """Hand back the runs on deck that did not start, so none waits for the ticker."""
+        with self.changed:
+            self.deck.clear()
+            self.changed.notify()
+        if self.start_db is None:
+            return
+        try:
+            released = running.release_deck(self.start_db, self.token)
+            if released:
+                log.info("Handed back %d on-deck run(s)", released)
+        except Exception as exc:  # noqa: BLE001 - the successor's recovery hands them back
+            log.warning("Could not hand back on-deck runs: %s", exc)
+        self.start_db.close()
 
 
 def main(config: Config) -> int:
     stop = install_stop_handlers()
     runner = Runner(stop, config)
-    return run_loop(
-        "runner", config, ["run_new", "run_state"], runner.step, refresh=10.0, stop=stop
-    )
+    runner.start_db = Database(config.dsn or "", "pscheduler-runner-start", maxconn=2)
+    try:
+        return run_loop(
+            "runner", config, ["run_new", "run_state"], runner.step, refresh=10.0, stop=stop
+        )
+    finally:
+        runner.shutdown()

@@ -24,13 +24,22 @@ _limits = None  # the node's LimitFile, set in main()
 
 def step(db, notes) -> float:
     multi_wait = _coordinator.step(db)  # multi-participant tasks: placed in threads
+    # First the runs due soon, for every task (each batch committed and notified at once)...
     while True:
-        done = scheduling.schedule_pass(db, limit=BATCH, limits=_limits)
+        done = scheduling.schedule_pass(db, limit=BATCH, limits=_limits, within=scheduling.SOON)
         if done.placed or done.nonstarts:
-            log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
+            log.debug("Placed %d soon run(s), %d non-starter(s)", done.placed, done.nonstarts)
         if done.placed + done.nonstarts == 0:
             break
-    return min(10.0, multi_wait, scheduling.seconds_until_next_work(db))
+    # ...then the horizon, a few tasks per transaction; come straight back for more, taking
+    # any new task's first runs in between.
+    done = scheduling.schedule_pass(db, limit=scheduling.HORIZON_TASKS, limits=_limits)
+    if done.placed or done.nonstarts:
+        log.debug("Placed %d run(s), %d non-starter(s)", done.placed, done.nonstarts)
+        return 0.0
+    # Nothing placed although something seems due (a cursor on the horizon's edge, to the
+    # second): wait a little rather than asking again at once.
+    return min(10.0, multi_wait, max(0.5, scheduling.seconds_until_next_work(db)))
 
 
 def main(config: Config) -> int:

@@ -57,6 +57,44 @@ def claim(db: Database, run_id: int) -> dict | None:
         return run
 
 
+def start_many(db: Database, run_ids: list[int], runner: str) -> list[dict]:
+    """Start this runner's on-deck runs whose time has come, in one statement (the burst of
+    runs due in the same second costs one round trip); returns the started runs, each as
+    ``claim`` returns it.  Runs not returned were not started: see ``settle_unstarted``."""
+    with db.transaction() as cur:
+        cur.execute(query("runs_start_many"), {"ids": run_ids, "runner": runner})
+        return cur.fetchall()
+
+
+def settle_unstarted(db: Database, run_id: int) -> None:
+    """An on-deck run that could not start: missed while runs are paused; anything else
+    (canceled, disabled task, taken back by another runner) is left as it is."""
+    with db.transaction() as cur:
+        cur.execute(query("run_for_execution"), {"id": run_id})
+        run = cur.fetchone()
+        if run is not None and run["state"] == "on-deck" and run["paused"]:
+            cur.execute(query("run_missed_paused"), {"id": run_id})
+
+
+class Stop(threading.Event):
+    """A stop event that also sets the events linked to it, so a waiter can sleep on one
+    event for "the tool finished or the run was stopped" instead of polling both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._linked: list[threading.Event] = []
+
+    def link(self, other: threading.Event) -> None:
+        self._linked.append(other)
+        if self.is_set():
+            other.set()
+
+    def set(self) -> None:
+        super().set()
+        for other in list(self._linked):
+            other.set()
+
+
 def _record_emitter(db: Database, task_id: int):
     def emit(record: dict) -> None:
         db.execute(
@@ -108,14 +146,21 @@ def run_tool(
         control.emit = _record_emitter(db, run["task_id"])
     outcome: dict = {}
 
+    finished = threading.Event()
+
     def work() -> None:
         try:
             outcome["result"] = plugins.call(tool, "run", tool_input, control)
         except (PluginError, plugins.PluginFailure) as exc:
             outcome["error"] = str(exc)
+        finally:
+            finished.set()
 
     worker = threading.Thread(target=work, name=f"tool-{run['uuid']}", daemon=True)
     worker.start()
+    if isinstance(stop, Stop):
+        stop.link(finished)  # a cancel wakes the wait below: no polling per running run
+        finished.wait(max(0.0, deadline - time.monotonic()))
     while worker.is_alive() and time.monotonic() < deadline and not stop.is_set():
         worker.join(0.05)
     try:
@@ -188,6 +233,18 @@ def execute(
     run = claim(db, run_id)
     if run is None:
         return None
+    return execute_claimed(db, run, stop, collect_remote, local_node)
+
+
+def execute_claimed(
+    db: Database,
+    run: dict,
+    stop: threading.Event,
+    collect_remote=None,
+    local_node: str | None = None,
+) -> str | None:
+    """Run, store and (on the lead) merge one run already moved to running."""
+    run_id = run["id"]
     status, result, errors = run_tool(db, run, stop, local_node)
     lead = run["participant"] == 0
     multi_result = run["scheduling_class"] == "background-multi"
@@ -226,7 +283,16 @@ def execute(
 
 
 def recover(db: Database) -> int:
-    """At runner start: runs a dead runner left behind cannot be resumed; say so."""
+    """At runner start: runs a dead runner left running cannot be resumed; say so.  Those it
+    had only put on deck had not started: they go back to pending, to be claimed again."""
     with db.transaction() as cur:
+        cur.execute(query("runs_release_deck"), {"runner": None})
         cur.execute(query("runs_orphaned"))
+        return len(cur.fetchall())
+
+
+def release_deck(db: Database, runner: str) -> int:
+    """A stopping runner hands back the runs it put on deck but did not start."""
+    with db.transaction() as cur:
+        cur.execute(query("runs_release_deck"), {"runner": runner})
         return len(cur.fetchall())

@@ -193,8 +193,16 @@ def _place_one(
     rows: list,
     preempt: set[int],
     outcome: Placement,
+    verdicts: dict | None = None,
+    until: dt.datetime | None = None,
 ) -> dt.datetime | None:
-    """Place the runs of one task; returns its new cursor (next ideal start)."""
+    """Place the runs of one task; returns its new cursor (next ideal start).
+
+    ``verdicts`` (from ``predict_verdicts``) are the limit system's answers asked before the
+    timeline lock; a run with no answer there is left for the next pass (the cursor stays on
+    it) rather than asking the limits under the lock.  ``until`` stops at runs ideally after
+    it: the runs due soon are placed (and committed) before the rest of the horizon.
+    """
     margin = task["run_start_margin"]
     earliest = timing.whole_second(now + margin, up=True)
     horizon_end = now + task["schedule_horizon"]
@@ -213,6 +221,8 @@ def _place_one(
             break
         if task["max_runs"] is not None and live >= task["max_runs"]:
             break
+        if until is not None and ideal > until and not multi_result:
+            break
         if ideal + slip < earliest:
             if len(rows) == first_row and not task["has_runs"]:
                 ideal = earliest  # a task's first run happens as soon as possible, however late
@@ -221,7 +231,15 @@ def _place_one(
                 continue
         window_start = max(ideal, earliest)
         window_end = ideal + slip + duration
-        allowed, diags, run_priority = run_limits(limits, task, window_start)
+        if verdicts is None:
+            allowed, diags, run_priority = run_limits(limits, task, window_start)
+        else:
+            verdict = verdicts.get(window_start)
+            if verdict is None and window_start == earliest:
+                verdict = verdicts.get("first")  # a late first run, pulled to "now"
+            if verdict is None:
+                break  # not asked before the lock: the next pass asks, then places it
+            allowed, diags, run_priority = verdict
         priority = run_priority or 0
         busy = blocking(timelines, cls, window_start, window_end)
         gaps = []
@@ -298,31 +316,96 @@ def _place_one(
     return ideal
 
 
-def place_tasks(
-    db: Database, task_ids: list[int], limits=None, now: dt.datetime | None = None
-) -> Placement:
-    """Place every run of these tasks that falls within the horizon, in one transaction.
+class _Asking:
+    """What ``_place_one`` reads verdicts from while predicting: asks the limits, remembers."""
 
-    ``limits`` (a LimitFile) is asked about each run; a denied run becomes a non-starter
-    carrying the diagnostics, and the prioritizer's answer becomes the run's priority."""
+    def __init__(self, limits, task: dict, earliest: dt.datetime):
+        self.limits, self.task, self.earliest = limits, task, earliest
+        self.answers: dict = {}
+
+    def get(self, start):
+        if not isinstance(start, dt.datetime):
+            return None
+        if start not in self.answers:
+            self.answers[start] = run_limits(self.limits, self.task, start)
+            if start == self.earliest:
+                self.answers.setdefault("first", self.answers[start])
+        return self.answers[start]
+
+
+def predict_verdicts(
+    task: dict, now: dt.datetime, limits, until: dt.datetime | None = None
+) -> dict:
+    """The limit system's verdicts for the runs this task will want, asked with no lock held.
+
+    Placement is simulated on an empty timeline without slip randomness: the ideal starts it
+    visits include every one the real placement can reach (a run slipped later only skips
+    grid points), so under the lock each run finds its verdict here; one that does not
+    waits for the next pass.
+    """
+    earliest = timing.whole_second(now + task["run_start_margin"], up=True)
+    asking = _Asking(limits, task, earliest)
+    empty = {"exclusive": Timeline([]), "normal": Timeline([])}
+    _place_one(
+        {**task, "sliprand": False},
+        empty,
+        now,
+        limits,
+        [],
+        set(),
+        Placement(),
+        verdicts=asking,
+        until=until,
+    )
+    return asking.answers
+
+
+def place_tasks(
+    db: Database,
+    task_ids: list[int],
+    limits=None,
+    now: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Placement:
+    """Place every run of these tasks that falls within the horizon (or ``until``), in one
+    transaction.
+
+    ``limits`` (a LimitFile) is asked about each run before the timeline lock is taken (a
+    url-fetch limit may make an HTTP call); a denied run becomes a non-starter carrying the
+    diagnostics, and the prioritizer's answer becomes the run's priority.  Under the lock
+    only conflicts are checked and rows inserted."""
     outcome = Placement()
+    fixed_now = now is not None
+    now = now or utcnow()
+    verdicts: dict[int, dict] | None = None
+    if limits is not None:
+        verdicts = {
+            t["id"]: predict_verdicts(t, now, limits, until)
+            for t in db.all("tasks_for_limits", {"ids": task_ids})
+            if t["next_ideal"] is not None
+        }
+        if not fixed_now:
+            now = utcnow()  # asking took time: a first run goes at the real "now", not then
     with db.transaction() as cur:
         cur.execute(query("timeline_lock"))
         cur.execute(query("tasks_for_placement"), {"ids": task_ids})
         tasks = [t for t in cur.fetchall() if t["next_ideal"] is not None]
         if not tasks:
             return outcome
-        now = now or utcnow()
         start = min(min(t["next_ideal"] for t in tasks), now)
         end = max(now + t["schedule_horizon"] + t["slip"] + t["duration"] for t in tasks)
+        if until is not None:
+            end = min(end, max(until + t["slip"] + t["duration"] for t in tasks))
         timelines = load_timelines(cur, start, end)
         rows: list[tuple] = []
         preempt: set[int] = set()
         cursors = []
         for task in tasks:
-            cursors.append(
-                (task["id"], _place_one(task, timelines, now, limits, rows, preempt, outcome))
+            answers = None if verdicts is None else verdicts.get(task["id"], {})
+            cursor = _place_one(
+                task, timelines, now, limits, rows, preempt, outcome, answers, until
             )
+            cursors.append((task["id"], cursor))
         if preempt:
             cur.execute(query("preempt_runs"), {"ids": [i for i in preempt if i > 0]})
         if rows:
@@ -348,20 +431,31 @@ def place_task(
     return place_tasks(db, [task_id], limits, now)
 
 
-def schedule_pass(db: Database, limit: int = 500, limits=None) -> Placement:
-    """Place runs for every task that needs them (up to ``limit`` tasks); returns what was done."""
-    ids = [t["id"] for t in db.all("tasks_to_schedule", {"limit": limit})]
+# Runs ideally within SOON are placed for every task before any task's further horizon, and
+# the horizon is placed a few tasks per transaction, so a new task's first run is committed
+# (and the runner notified) at once rather than after a million other rows.
+SOON = dt.timedelta(minutes=2)
+HORIZON_TASKS = 20
+
+
+def schedule_pass(
+    db: Database, limit: int = 500, limits=None, within: dt.timedelta | None = None
+) -> Placement:
+    """Place runs for the tasks that need them (up to ``limit`` tasks); ``within`` limits the
+    pass to runs ideally due that soon.  Returns what was done."""
+    ids = [t["id"] for t in db.all("tasks_to_schedule", {"limit": limit, "within": within})]
     if not ids:
         return Placement()
+    until = None if within is None else utcnow() + within
     try:
-        return place_tasks(db, ids, limits)
+        return place_tasks(db, ids, limits, until=until)
     except psycopg2.errors.ExclusionViolation:
         # Someone else took part of the timeline under us: place the tasks one by one.
         log.warning("Batch placement met a concurrent run; placing tasks one at a time")
         total = Placement()
         for task_id in ids:
             try:
-                done = place_task(db, task_id, limits)
+                done = place_tasks(db, [task_id], limits, until=until)
             except psycopg2.errors.ExclusionViolation:
                 log.warning("Task %s: placement met a concurrent run; will retry", task_id)
                 continue

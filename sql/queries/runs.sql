@@ -11,6 +11,8 @@ WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
   AND jsonb_array_length(t.participants) = 1  -- others: pscheduler.scheduling.coplace
   AND (t.scheduling_class = 'background-multi'
        OR t.next_ideal <= now() + c.schedule_horizon - t.slip)
+  -- within: only the tasks with a run due that soon (the first runs go before the horizon)
+  AND (%(within)s::interval IS NULL OR t.next_ideal <= now() + %(within)s::interval)
   AND (t.max_runs IS NULL OR t.max_runs > (
         SELECT count(*) FROM run r WHERE r.task = t.id
           AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running'))))
@@ -40,19 +42,29 @@ UPDATE run SET state = 'preempted', status = 1,
        result = '{"succeeded": false, "diags": "Run was preempted."}'
 WHERE id = ANY(%(ids)s) AND state IN ('pending', 'on-deck', 'scheduling');
 
+-- name: tasks_for_limits
+-- tasks_for_placement without the row locks: read before the timeline lock is taken, to ask
+-- the limit system about the runs to come while nothing is held.
+SELECT t.*, c.schedule_horizon, c.run_start_margin,
+       (SELECT count(*) FROM run r WHERE r.task = t.id
+          AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running')))
+         AS live_runs,
+       EXISTS (SELECT 1 FROM run r WHERE r.task = t.id) AS has_runs
+FROM task t CROSS JOIN configurables c
+WHERE t.id = ANY(%(ids)s) AND t.enabled
+ORDER BY t.next_ideal, t.id;
+
 -- name: next_task_time
+-- A task that has all its max-runs is not due (until one of them leaves the timeline):
+-- counting it kept the scheduler's wake-up at "now" forever.
 SELECT min(t.next_ideal - c.schedule_horizon + t.slip) AS due
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
   AND jsonb_array_length(t.participants) = 1
-  AND t.scheduling_class <> 'background-multi';
-
--- name: due_runs
-SELECT r.id, lower(r.times) AS start
-FROM run r
-WHERE r.state = 'pending' AND lower(r.times) <= now() + %(lookahead)s::interval
-ORDER BY lower(r.times)
-LIMIT 1000;
+  AND t.scheduling_class <> 'background-multi'
+  AND (t.max_runs IS NULL OR t.max_runs > (
+        SELECT count(*) FROM run r WHERE r.task = t.id
+          AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running'))));
 
 -- name: next_pending_start
 SELECT min(lower(times)) AS start FROM run WHERE state = 'pending';
@@ -102,12 +114,46 @@ VALUES (%(uuid)s, %(task)s, tstzrange(now(), now(), '[]'), 'finished', 0, %(resu
         jsonb_build_array(%(result)s::jsonb), now());
 
 -- name: runs_orphaned
--- Runs a previous runner left running: they cannot be resumed.
+-- Runs a previous runner left running: they cannot be resumed.  (Its on-deck runs had not
+-- started: runs_release_deck gives them back.)
 UPDATE run SET state = 'failed', status = 2,
        errors = 'The runner stopped while this run was in progress',
        result = coalesce(result, '{"succeeded": false, "error": "The runner stopped while this run was in progress"}')
-WHERE state IN ('running', 'on-deck')
+WHERE state = 'running'
 RETURNING id;
+
+-- name: runs_release_deck
+-- On-deck runs back to pending: a stopping runner's own (runner given), or at a runner's
+-- start every one a dead predecessor claimed (runner NULL).
+UPDATE run SET state = 'pending', claimed_by = NULL
+WHERE state = 'on-deck' AND (%(runner)s::text IS NULL OR claimed_by = %(runner)s)
+RETURNING id;
+
+-- name: runs_to_deck
+-- The runner's batch claim ahead of the start: pending runs starting within ``ahead`` go on
+-- deck for this runner; it starts each at its time (runs_start_many).
+UPDATE run SET state = 'on-deck', claimed_by = %(runner)s
+WHERE id IN (
+    SELECT id FROM run
+    WHERE state = 'pending' AND lower(times) <= now() + %(ahead)s::interval
+    ORDER BY lower(times)
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, lower(times) AS start;
+
+-- name: runs_start_many
+-- Start, in one statement, the on-deck runs of this runner whose time has come (started is
+-- stamped per row by run_guard); runs of a disabled task or while runs are paused return no
+-- row and are sorted out one by one (run_settle_unstarted).
+UPDATE run r SET state = 'running'
+FROM task t CROSS JOIN control c
+WHERE r.id = ANY(%(ids)s) AND t.id = r.task AND r.state = 'on-deck'
+  AND r.claimed_by = %(runner)s AND t.enabled
+  AND NOT coalesce(c.pause_runs_until > now(), false)
+RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
+          r.part_data_full, r.priority, t.id AS task_id, t.uuid AS task_uuid,
+          t.json AS task_json, t.test_type, t.tool, t.participant, t.participants,
+          t.scheduling_class, t.duration, t.enabled, false AS paused;
 
 -- name: mark_missed
 UPDATE run SET state = 'missed', status = 1,
@@ -127,11 +173,22 @@ RETURNING run.id;
 DELETE FROM run WHERE state = 'scheduling' AND lower(times) < now();
 
 -- name: purge_runs
-DELETE FROM run USING configurables c, run_state s
-WHERE s.name = run.state AND (
-      (s.finished AND upper(run.times) < now() - c.keep_runs_tasks)
-   OR (NOT s.finished AND upper(run.times) < now() - c.keep_runs_tasks - interval '1 hour')
-   OR run.expires < now());
+-- One bounded batch, oldest first (the ticker repeats it while batches come back full): old
+-- runs leave at the rate they are made, and no statement holds many row locks for long.
+-- (By start, on the run_lower index: an index on the end would cost every insert.)
+DELETE FROM run WHERE id IN (
+    SELECT r.id FROM run r JOIN run_state s ON s.name = r.state CROSS JOIN configurables c
+    WHERE lower(r.times) < now() - c.keep_runs_tasks
+      AND upper(r.times) < now() - c.keep_runs_tasks
+      AND (s.finished OR upper(r.times) < now() - c.keep_runs_tasks - interval '1 hour')
+    ORDER BY lower(r.times)
+    LIMIT %(limit)s
+    FOR UPDATE OF r SKIP LOCKED);
+
+-- name: purge_expired_runs
+DELETE FROM run WHERE id IN (
+    SELECT id FROM run WHERE expires < now() ORDER BY expires LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED);
 
 -- name: purge_tasks
 DELETE FROM task USING configurables c

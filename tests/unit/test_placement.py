@@ -8,7 +8,7 @@ import random
 import uuid
 
 from pscheduler.limits.processor import load
-from pscheduler.scheduling.place import Busy, Placement, Timeline, _place_one
+from pscheduler.scheduling.place import Busy, Placement, Timeline, _place_one, predict_verdicts
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)
@@ -246,3 +246,41 @@ def test_sliprand_spreads_starts_over_the_slip():
     starts = {Placed(task(slip=s(30), sliprand=True)).starts[0] for _ in range(50)}
     assert min(starts) >= 10 and max(starts) <= 40
     assert len(starts) > 5
+
+
+class _Counting:
+    """A limit system that counts the questions it is asked."""
+
+    def __init__(self, inner):
+        self.inner, self.asked = inner, 0
+
+    def process(self, *args, **kw):
+        self.asked += 1
+        return self.inner.process(*args, **kw)
+
+
+def test_limits_asked_before_the_lock_give_the_same_placement_with_no_question_under_it():
+    # Repeating, with a blocker that makes one run slip: the verdicts predicted on an empty
+    # timeline still cover every run the real placement makes.
+    row = task(repeat=s(60), slip=s(30), max_runs=None, scheduling_class="exclusive")
+    lines = lambda: timelines(exclusive=[busy(5, 25)])  # noqa: E731
+    direct = Placed(row, lines(), limits=_limits(["yes"], 'adjust(4; "four")'))
+    counting = _Counting(_limits(["yes"], 'adjust(4; "four")'))
+    verdicts = predict_verdicts(row, NOW, counting)
+    asked_before = counting.asked
+    assert asked_before >= len(direct.rows)
+    rows: list[tuple] = []
+    cursor = _place_one(row, lines(), NOW, counting, rows, set(), Placement(), verdicts=verdicts)
+    assert counting.asked == asked_before  # nothing asked while placing
+    assert [r[2] for r in rows] == [r[2] for r in direct.rows]
+    assert [r[5] for r in rows] == [4] * len(rows) and cursor == direct.cursor
+
+
+def test_a_run_without_a_verdict_waits_for_the_next_pass_and_until_stops_early():
+    row = task(repeat=s(60), max_runs=None)
+    rows: list[tuple] = []
+    assert _place_one(row, timelines(), NOW, None, rows, set(), Placement(), verdicts={}) == t(10)
+    assert rows == []
+    soon: list[tuple] = []
+    cursor = _place_one(row, timelines(), NOW, None, soon, set(), Placement(), until=t(130))
+    assert [(r[2][0] - NOW).total_seconds() for r in soon] == [10, 70, 130] and cursor == t(190)
