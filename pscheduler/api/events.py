@@ -26,7 +26,9 @@ from pscheduler.events import log as events
 
 bp = Blueprint("events", __name__)
 
-STREAMS_PER_PROCESS = 128
+# A blocked stream thread costs ~100 kB and no CPU; 512 per process lets 500 clients land on
+# one worker (the kernel does not spread connections evenly over the workers).
+STREAMS_PER_PROCESS = 512
 KEEPALIVE = 10.0  # seconds between comments on a quiet stream (finds departed clients)
 RETRY_MS = 2000
 

@@ -177,12 +177,16 @@ LIMIT %(limit)s OFFSET %(offset)s;
 DELETE FROM run WHERE task = %(task)s AND uuid = %(uuid)s RETURNING id;
 
 -- name: schedule_runs
--- Overlap as a range operator so a window uses the run_times GiST index (NULL: unbounded).
+-- The && (closed bounds, NULL: unbounded) lets a window use the run_times GiST index; the
+-- exact bounds follow it.  start > end overlaps nothing.
 SELECT r.uuid AS run_uuid, lower(r.times) AS start_time, upper(r.times) AS end_time, r.state,
        s.display AS state_display, r.errors, r.priority, t.uuid AS task_uuid, t.json AS task_json,
        t.cli, t.test_type, t.tool, t.scheduling_class
 FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
-WHERE r.times && tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '()')
+WHERE r.times && CASE WHEN %(start)s::timestamptz > %(end)s::timestamptz THEN 'empty'::tstzrange
+                      ELSE tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[]') END
+  AND (%(start)s::timestamptz IS NULL OR upper(r.times) > %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR lower(r.times) < %(end)s)
   AND (%(task)s::uuid IS NULL OR t.uuid = %(task)s)
 ORDER BY lower(r.times), r.id;
 
