@@ -161,6 +161,55 @@ def print_lateness(title: str, figures: dict) -> None:
     )
 
 
+def cpu_seconds(node: BenchNode) -> dict[str, float]:
+    """CPU seconds used so far by the node's API workers, PostgreSQL and the rest."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"api": 0.0, "postgres": 0.0, "daemons": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != node.proc.pid:
+                continue
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        group = "postgres" if b"postgres" in cmd.split(b"\0")[0] else "daemons"
+        if b"server\0api" in cmd or b"pscheduler-api" in cmd:
+            group = "api"
+        out[group] += used
+    return out
+
+
+def cost_per_request(node: BenchNode, endpoints, n: int) -> None:
+    """Sequential requests on one keep-alive connection: wall time and the CPU each costs the
+    API and PostgreSQL, a figure that does not depend on how loaded the machine is."""
+    import http.client
+    import ssl
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    for label, method, path, body in endpoints:
+        conn = http.client.HTTPSConnection(node.host, context=ctx, timeout=60)
+        walls = []
+        before = cpu_seconds(node)
+        for _ in range(n):
+            began = time.perf_counter()
+            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            walls.append((time.perf_counter() - began) * 1000)
+        after = cpu_seconds(node)
+        conn.close()
+        api = (after["api"] - before["api"]) * 1000 / n
+        pg = (after["postgres"] - before["postgres"]) * 1000 / n
+        print(
+            f"    {label:<28} wall p50={percentile(walls, 50):8.1f} ms   CPU per request:"
+            f" API {api:6.2f} ms, PostgreSQL {pg:6.2f} ms"
+        )
+
+
 def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
     out: multiprocessing.Queue = multiprocessing.Queue()
     seconds = args.load_minutes * 60
@@ -200,6 +249,7 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--streams", type=int, default=500)
     parser.add_argument("--placement-timeout", type=float, default=900)
+    parser.add_argument("--cost-requests", type=int, default=50)
     args = parser.parse_args()
 
     budget = 900 + args.placement_timeout + 60 * (args.minutes + 2 * args.load_minutes) + 600
@@ -235,6 +285,8 @@ def main() -> int:
             ("GET /status", "GET", "/pscheduler/status", None),
             ("GET /metrics", "GET", "/pscheduler/metrics", None),
         ]
+        print(f"4a. cost of each endpoint ({args.cost_requests} sequential requests each):")
+        cost_per_request(node, endpoints, args.cost_requests)
         errors += api_phase(node.host, args, endpoints, "4. API", node.dsn)
 
         stop = multiprocessing.Event()
