@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 
 from flask import Blueprint, Response, request
 
@@ -35,9 +36,26 @@ RETRY_MS = 2000
 _slots = threading.BoundedSemaphore(STREAMS_PER_PROCESS)
 
 
+_FRAMES_KEPT = 4096
+_frames: OrderedDict[tuple, str] = OrderedDict()
+_frames_lock = threading.Lock()
+
+
 def _frame(event: dict, resume: int, root: str) -> str:
+    """The event as SSE text, made once for every stream that sends it: with 500 streams
+    open, serialising each event per stream cost the API most of its CPU (issue 14)."""
+    key = (event["id"], resume, root)
+    with _frames_lock:
+        text = _frames.get(key)
+    if text is not None:
+        return text
     body = json.dumps(events.to_json(event, root), separators=(",", ":"), default=str)
-    return f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+    text = f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+    with _frames_lock:
+        _frames[key] = text
+        while len(_frames) > _FRAMES_KEPT:
+            _frames.popitem(last=False)
+    return text
 
 
 class _Slot:
