@@ -26,6 +26,7 @@ def step(db, notes) -> float:
     purged, more = purge_runs(db)
     tasks = db.execute("purge_tasks")
     events.purge(db)
+    db.execute("run_count_compact")  # keeps the run counters a few rows per task
     if missed:
         db.execute("wake_scheduler")
     if missed or overdue or purged or tasks:

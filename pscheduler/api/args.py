@@ -45,6 +45,20 @@ def arg_cardinal(name: str, default: int | None = None) -> int | None:
     return min(number, _MAX_CARDINAL)  # PostgreSQL integers stop here; more means "all"
 
 
+def arg_natural(name: str, default: int = 0) -> int:
+    """An integer >= 0 (``offset``): anything else is a 400 naming the parameter."""
+    value = request.args.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise BadRequest(f"Invalid {name}: Invalid integer; expecting integer >= 0")
+    return min(number, _MAX_CARDINAL)
+
+
 def arg_datetime(name: str) -> dt.datetime | None:
     value = request.args.get(name)
     if value is None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pscheduler.api.schemas import PAGE_LIMIT, PAGE_OFFSET
+
 #: The view function attribute holding its descriptions.
 ATTRIBUTE = "openapi_operations"
 
@@ -180,6 +182,15 @@ RUN_PATH = path(
 )
 KEY_PARAM = query("key", {"type": "string"}, "The task's key: unlocks secrets and write access")
 DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def paging(what: str) -> list[dict]:
+    """``limit`` and ``offset`` of a paged list; without ``limit`` the whole list (original)."""
+    return [
+        query("limit", PAGE_LIMIT, f"At most this many {what} (default: all)"),
+        query("offset", PAGE_OFFSET, f"Skip this many {what} first"),
+    ]
+
 
 # ---------------------------------------------------------------------------- /pscheduler
 

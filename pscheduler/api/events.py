@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 
 from flask import Blueprint, Response, request
 
@@ -26,16 +27,35 @@ from pscheduler.events import log as events
 
 bp = Blueprint("events", __name__)
 
-STREAMS_PER_PROCESS = 128
+# A blocked stream thread costs ~100 kB and no CPU; 512 per process lets 500 clients land on
+# one worker (the kernel does not spread connections evenly over the workers).
+STREAMS_PER_PROCESS = 512
 KEEPALIVE = 10.0  # seconds between comments on a quiet stream (finds departed clients)
 RETRY_MS = 2000
 
 _slots = threading.BoundedSemaphore(STREAMS_PER_PROCESS)
 
 
+_FRAMES_KEPT = 4096
+_frames: OrderedDict[tuple, str] = OrderedDict()
+_frames_lock = threading.Lock()
+
+
 def _frame(event: dict, resume: int, root: str) -> str:
+    """The event as SSE text, made once for every stream that sends it: with 500 streams
+    open, serialising each event per stream cost the API most of its CPU (issue 14)."""
+    key = (event["id"], resume, root)
+    with _frames_lock:
+        text = _frames.get(key)
+    if text is not None:
+        return text
     body = json.dumps(events.to_json(event, root), separators=(",", ":"), default=str)
-    return f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+    text = f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+    with _frames_lock:
+        _frames[key] = text
+        while len(_frames) > _FRAMES_KEPT:
+            _frames.popitem(last=False)
+    return text
 
 
 class _Slot:

@@ -11,6 +11,7 @@ from pscheduler.api.args import (
     arg_cardinal,
     arg_datetime,
     arg_integer,
+    arg_natural,
     body_json,
 )
 from pscheduler.api.doc import (
@@ -25,6 +26,7 @@ from pscheduler.api.doc import (
     doc,
     json_body,
     json_request,
+    paging,
     query,
     text_error,
 )
@@ -92,7 +94,7 @@ def runtimes(task_uuid: str):
         query("start", DATE_TIME, "Runs starting at or after"),
         query("end", DATE_TIME, "Runs ending at or before"),
         boolean("upcoming", "Only runs in progress or to come"),
-        query("limit", {"type": "integer", "minimum": 1}),
+        *paging("runs"),
     ],
     operation_id="listRuns",
 )
@@ -102,12 +104,16 @@ def list_runs(task_uuid: str):
     end = arg_datetime("end")
     upcoming = arg_boolean("upcoming")
     limit = arg_cardinal("limit")
+    offset = arg_natural("offset")
     row = store.find_row(context.db(), task_uuid)
     if row is None:
         return ok_json([])  # as the original: an unknown task has no runs
     base = base_url()
     return ok_json(
-        [f"{base}/{u}" for u in runs.list_uuids(context.db(), row, start, end, upcoming, limit)]
+        [
+            f"{base}/{u}"
+            for u in runs.list_uuids(context.db(), row, start, end, upcoming, limit, offset)
+        ]
     )
 
 

@@ -24,6 +24,9 @@ MAYBE_DURATION = {"type": ["string", "null"], "description": DURATION["descripti
 MAYBE_STRING = {"type": ["string", "null"]}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+#: Paging of lists (GET /tasks, /tasks/<t>/runs): no ``limit`` means every item, as the original.
+PAGE_LIMIT = {"type": "integer", "minimum": 1}
+PAGE_OFFSET = {"type": "integer", "minimum": 0, "default": 0}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 OWNED_BY_PLUGIN: dict = {}  # any JSON value: the plugin, not the server, decides its shape
 RUN_STATES = list(vocabulary.RUN_STATES)

@@ -38,10 +38,14 @@ class _Gunicorn(BaseApplication):
         settings = {
             "bind": c.listen if not c.listen.startswith("[") else c.listen,
             "workers": c.api_workers,
-            "worker_class": "gthread",
+            # gthread whose new connections wait on the poller, not in a thread (worker.py).
+            "worker_class": "pscheduler.api.worker.PollingAcceptWorker",
             # Each event stream holds a thread: give streams their own share on top of the
             # 32 that serve ordinary requests (pscheduler/api/events.py caps streams).
             "threads": 32 + STREAMS_PER_PROCESS,
+            # Connections a worker holds before it stops accepting: idle and kept-alive ones
+            # cost a poller entry each, streams a thread.
+            "worker_connections": 4096,
             "timeout": 120,
             "graceful_timeout": 5,
             "keepalive": 5,

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from pscheduler import wire
 from pscheduler.api import context
-from pscheduler.api.args import arg_boolean, arg_json, body_json
+from pscheduler.api.args import arg_boolean, arg_cardinal, arg_json, arg_natural, body_json
 from pscheduler.api.doc import (
     FORBIDDEN,
     KEY_PARAM,
@@ -18,6 +18,7 @@ from pscheduler.api.doc import (
     json_body,
     json_query,
     json_request,
+    paging,
     text_error,
 )
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
@@ -52,7 +53,7 @@ _CREATED_LINKS = {
     "Every task this node knows, oldest first",
     {
         200: json_body({"type": "array", "items": {"anyOf": [URL, ref("Task")]}}),
-        400: text_error("`Invalid JSON: ...`"),
+        400: text_error("`Invalid JSON: ...`, `Invalid limit: ...`, `Invalid offset: ...`"),
     },
     [
         json_query(
@@ -62,12 +63,14 @@ _CREATED_LINKS = {
         ),
         _EXPANDED,
         _DETAIL,
+        *paging("tasks"),
     ],
     operation_id="listTasks",
 )
 @bp.get("/tasks")
 def list_tasks():
-    rows = store.list_rows(context.db(), arg_json("json"))
+    limit, offset = arg_cardinal("limit"), arg_natural("offset")
+    rows = store.list_rows(context.db(), arg_json("json"), limit, offset)
     base = base_url()
     if not arg_boolean("expanded"):
         return ok_json([f"{base}/{r['uuid']}" for r in rows])

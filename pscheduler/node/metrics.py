@@ -136,7 +136,7 @@ class DatabaseCollector:
             "metrics_start_lateness",
             "pscheduler_runner_start_lateness_seconds",
             "How late the runner started runs (started - scheduled start), "
-            f"runs started in the last {RECENT_WINDOW}; quantile 1 is the maximum",
+            f"the latest 1000 runs started in the last {RECENT_WINDOW}; quantile 1 is the maximum",
             Gauge,
         )
         yield from self._window(

@@ -61,11 +61,17 @@ def get(
     return waited or row
 
 
-def list_uuids(db: Database, task_row: dict, start, end, upcoming: bool, limit: int | None) -> list:
-    rows = db.all(
-        "run_list",
-        {"task": task_row["id"], "start": start, "end": end, "upcoming": upcoming, "limit": limit},
-    )
+def list_uuids(
+    db: Database,
+    task_row: dict,
+    start,
+    end,
+    upcoming: bool,
+    limit: int | None,
+    offset: int = 0,
+) -> list:
+    params = {"start": start, "end": end, "upcoming": upcoming, "limit": limit, "offset": offset}
+    rows = db.all("run_list", {"task": task_row["id"], **params})
     return [r["uuid"] for r in rows]
 
 

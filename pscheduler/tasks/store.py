@@ -100,12 +100,15 @@ def get_row(db: Database, task_uuid: str | uuid.UUID) -> dict:
     return row
 
 
-def list_rows(db: Database, json_filter: Any) -> list[dict]:
+def list_rows(
+    db: Database, json_filter: Any, limit: int | None = None, offset: int = 0
+) -> list[dict]:
+    """Tasks oldest first, ``limit`` (None: all) from ``offset``; run counts from run_count."""
     if json_filter is not None and not isinstance(json_filter, dict):
         raise BadRequest("Invalid JSON: the filter must be an object")
     if json_filter is not None and "\\u0000" in json.dumps(json_filter):
         raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
-    return db.all("task_list", {"json": json_filter})
+    return db.all("task_list", {"json": json_filter, "limit": limit, "offset": offset})
 
 
 def cancel(db: Database, row: dict) -> None:

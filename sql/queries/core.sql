@@ -43,8 +43,25 @@ UPDATE control SET pause_runs_until = CASE WHEN %(duration)s::interval IS NULL T
 -- name: resume
 UPDATE control SET pause_runs_until = NULL;
 
+-- name: count_runs_in_state_all
+-- Every run in the state, from the kept counts.
+SELECT coalesce(sum(n), 0)::bigint AS count FROM run_count WHERE state = %(state)s;
+
 -- name: count_runs_in_state
+-- Runs in the state starting in a window (the run_lower index bounds the scan).
 SELECT count(*) AS count FROM run
 WHERE state = %(state)s
   AND (%(start)s::timestamptz IS NULL OR lower(times) >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR lower(times) <= %(end)s);
+
+-- name: run_count_compact
+-- Folds run_count's deltas into one row per (task, state, started) and drops groups at zero.
+-- Rows another compaction holds are skipped (SKIP LOCKED), so this never waits: any partition
+-- of the deltas sums to the same counts.
+WITH gone AS (
+    DELETE FROM run_count WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM run_count FOR UPDATE SKIP LOCKED))
+    RETURNING task, state, started, n
+)
+INSERT INTO run_count (task, state, started, n)
+SELECT task, state, started, sum(n) FROM gone GROUP BY 1, 2, 3 HAVING sum(n) <> 0;

@@ -3,22 +3,39 @@
 -- in one place.
 
 -- name: panoptes_task_workflows
--- Tasks seen as workflows, with their runs counted by Panoptes status.
+-- Tasks seen as workflows, with their runs counted by Panoptes status.  Counts come from
+-- run_count; the first start and the last finished run are index probes around now (a done
+-- run in the future can only be a failure state, which run_task_failed indexes).
 SELECT t.uuid AS id, t.test_type, t.tool, t.json, t.enabled, t.added,
        t.enabled AND t.next_ideal IS NOT NULL AS more_to_come,
-       count(r.id) AS jobs_total,
-       count(r.id) FILTER (WHERE r.state = ANY(%(done)s)) AS jobs_done,
-       count(r.id) FILTER (WHERE r.state = ANY(%(running)s)) AS jobs_running,
-       count(r.id) FILTER (WHERE r.state = ANY(%(pending)s)) AS jobs_pending,
-       count(r.id) FILTER (WHERE r.state = 'canceled') AS jobs_cancelled,
-       min(r.started) AS started_at,
+       c.jobs_total, c.jobs_done, c.jobs_running, c.jobs_pending, c.jobs_cancelled,
+       first.started AS started_at,
        -- Cancelled future runs end "now", never in the future.
-       max(least(upper(r.times), now())) FILTER (WHERE r.state = ANY(%(done)s)) AS completed_at,
-       (array_agg(r.state ORDER BY lower(r.times) DESC, r.id DESC)
-           FILTER (WHERE r.state = ANY(%(done)s)))[1] AS last_done_state
-FROM task t LEFT JOIN run r ON r.task = t.id
+       CASE WHEN future.state IS NOT NULL THEN now() ELSE least(past.upper, now()) END
+           AS completed_at,
+       coalesce(future.state, past.state) AS last_done_state
+FROM task t
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(n), 0)::bigint AS jobs_total,
+           coalesce(sum(n) FILTER (WHERE state = ANY(%(done)s)), 0)::bigint AS jobs_done,
+           coalesce(sum(n) FILTER (WHERE state = ANY(%(running)s)), 0)::bigint AS jobs_running,
+           coalesce(sum(n) FILTER (WHERE state = ANY(%(pending)s)), 0)::bigint AS jobs_pending,
+           coalesce(sum(n) FILTER (WHERE state = 'canceled'), 0)::bigint AS jobs_cancelled
+    FROM run_count WHERE run_count.task = t.id) c
+LEFT JOIN LATERAL (
+    SELECT r.started FROM run r
+    WHERE r.task = t.id AND lower(r.times) <= now() AND r.started IS NOT NULL
+    ORDER BY lower(r.times), r.id LIMIT 1) first ON TRUE
+LEFT JOIN LATERAL (
+    SELECT upper(r.times) AS upper, r.state FROM run r
+    WHERE r.task = t.id AND lower(r.times) <= now() AND r.state = ANY(%(done)s)
+    ORDER BY lower(r.times) DESC, r.id DESC LIMIT 1) past ON TRUE
+LEFT JOIN LATERAL (
+    SELECT r.state FROM run r
+    WHERE r.task = t.id AND lower(r.times) > now() AND r.state = ANY(%(done)s)
+      AND r.state IN ('failed', 'missed', 'overdue', 'nonstart', 'preempted', 'canceled')
+    ORDER BY lower(r.times) DESC, r.id DESC LIMIT 1) future ON TRUE
 WHERE %(uuid)s::uuid IS NULL OR t.uuid = %(uuid)s::uuid
-GROUP BY t.id
 ORDER BY t.added, t.id;
 
 -- name: panoptes_task_jobs

@@ -228,17 +228,21 @@ WHERE r.task = %(task)s AND r.state <> 'scheduling'
   AND (NOT %(upcoming)s OR ((r.times @> now() OR lower(r.times) > now())
                             AND r.state IN ('pending', 'on-deck', 'running', 'nonstart')))
 ORDER BY lower(r.times), r.id
-LIMIT %(limit)s;
+LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: run_delete
 DELETE FROM run WHERE task = %(task)s AND uuid = %(uuid)s RETURNING id;
 
 -- name: schedule_runs
+-- The && (closed bounds, NULL: unbounded) lets a window use the run_times GiST index; the
+-- exact bounds follow it.  start > end overlaps nothing.
 SELECT r.uuid AS run_uuid, lower(r.times) AS start_time, upper(r.times) AS end_time, r.state,
        s.display AS state_display, r.errors, r.priority, t.uuid AS task_uuid, t.json AS task_json,
        t.cli, t.test_type, t.tool, t.scheduling_class
 FROM run r JOIN run_state s ON s.name = r.state JOIN task t ON t.id = r.task
-WHERE (%(start)s::timestamptz IS NULL OR upper(r.times) > %(start)s)
+WHERE r.times && CASE WHEN %(start)s::timestamptz > %(end)s::timestamptz THEN 'empty'::tstzrange
+                      ELSE tstzrange(%(start)s::timestamptz, %(end)s::timestamptz, '[]') END
+  AND (%(start)s::timestamptz IS NULL OR upper(r.times) > %(start)s)
   AND (%(end)s::timestamptz IS NULL OR lower(r.times) < %(end)s)
   AND (%(task)s::uuid IS NULL OR t.uuid = %(task)s)
 ORDER BY lower(r.times), r.id;

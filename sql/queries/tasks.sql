@@ -14,22 +14,29 @@ RETURNING id, uuid, added;
 
 -- name: task_by_uuid
 SELECT t.*,
-       (SELECT count(*) FROM run r WHERE r.task = t.id) AS runs,
-       (SELECT count(*) FROM run r WHERE r.task = t.id AND r.started IS NOT NULL) AS runs_started
-FROM task t WHERE t.uuid = %(uuid)s;
+       c.runs, c.runs_started
+FROM task t CROSS JOIN LATERAL (
+    SELECT coalesce(sum(n), 0)::bigint AS runs,
+           coalesce(sum(n) FILTER (WHERE started), 0)::bigint AS runs_started
+    FROM run_count WHERE run_count.task = t.id) c
+WHERE t.uuid = %(uuid)s;
 
 -- name: task_list
+-- Counts from run_count; paged in (added, id) order (task_added index); LIMIT NULL is all.
 SELECT t.*,
-       (SELECT count(*) FROM run r WHERE r.task = t.id) AS runs,
-       (SELECT count(*) FROM run r WHERE r.task = t.id AND r.started IS NOT NULL) AS runs_started
-FROM task t
+       c.runs, c.runs_started
+FROM task t CROSS JOIN LATERAL (
+    SELECT coalesce(sum(n), 0)::bigint AS runs,
+           coalesce(sum(n) FILTER (WHERE started), 0)::bigint AS runs_started
+    FROM run_count WHERE run_count.task = t.id) c
 WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
    OR (t.json || jsonb_build_object('detail', jsonb_build_object(
           'enabled', t.enabled, 'participant', t.participant,
           'exclusive', t.scheduling_class = 'exclusive',
           'anytime', t.scheduling_class IN ('background', 'background-multi'),
           'multi-result', t.scheduling_class = 'background-multi'))) @> %(json)s::jsonb
-ORDER BY t.added, t.id;
+ORDER BY t.added, t.id
+LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: task_disable
 -- Cancelling: future runs go, the current one is canceled; the task stays readable.

@@ -1,0 +1,38 @@
+"""The API's gunicorn worker: gthread, except that a new connection waits for its first
+bytes on the worker's poller instead of in a thread.
+
+gunicorn's gthread hands every accepted connection to a pool thread that waits up to 5 s for
+data before deferring it to the poller.  500 clients that connect and say nothing (idle
+keep-alive pools, health checkers, port scanners) so held every thread for seconds while
+requests queued behind them (issue 14: one GET /api in 40 waited 8 s).  Here a new connection
+goes straight to the poller, as a kept-alive one does; a thread is taken only once it is
+readable, and one that stays silent for the keep-alive time is closed.  Measured choices
+against gevent are in bench/scale.py's notes (README, "Scale").
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import time
+from functools import partial
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+
+class PollingAcceptWorker(ThreadWorker):
+    def accept(self, listener) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
+        # Same timeout as deferred connections, so pending_conns stays ordered by deadline.
+        conn.timeout = time.monotonic() + self.cfg.keepalive
+        self.pending_conns.append(conn)
+        self.poller.register(
+            client_sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+        )
