@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
@@ -30,6 +31,15 @@ psycopg2.extras.register_uuid()
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; callers answer 503 or wait and retry."""
+
+
+class StorageFull(DatabaseUnavailable):
+    """PostgreSQL could not write: its file system is full (SQLSTATE 53100, or ENOSPC in the
+    message).  A kind of unavailability: callers retry later, and answer 507 if they can."""
+
+
+def _disk_full(exc: Exception) -> bool:
+    return isinstance(exc, psycopg2.errors.DiskFull) or "No space left on device" in str(exc)
 
 
 def describe_dsn(dsn: str) -> str:
@@ -186,10 +196,26 @@ class Database:
                 yield cur
             conn.commit()
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            if _disk_full(exc):
+                # The connection is sound; only this write failed.
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                broken = bool(conn.closed)
+                raise StorageFull(
+                    f"Database at {describe_dsn(self.dsn)} cannot write: {str(exc).strip()[:200]}"
+                ) from exc
             broken = True
             raise DatabaseUnavailable(
                 f"Database at {describe_dsn(self.dsn)} is unavailable: {str(exc).strip()[:200]}"
             ) from exc
+        except psycopg2.Error as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if _disk_full(exc):
+                raise StorageFull(
+                    f"Database at {describe_dsn(self.dsn)} cannot write: {str(exc).strip()[:200]}"
+                ) from exc
+            raise
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.rollback()
