@@ -117,6 +117,22 @@ class _Pool(psycopg2.pool.ThreadedConnectionPool):
         self.minconn = maxconn
 
 
+def _hung_up(conn: Any) -> bool:
+    """Whether the server already closed this idle connection (its socket is readable: an
+    idle pooled connection expects nothing, so that is the FATAL of a dying backend or EOF).
+
+    Checked before each use, so a request after a database restart gets a fresh connection
+    instead of failing on a dead one.  One poll() with no wait: costs microseconds."""
+    if conn.closed:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg2.InterfaceError):
+        return True
+
+
 class Database:
     """A thread-safe pool of connections to one DSN, with transaction helpers.
 
@@ -155,8 +171,11 @@ class Database:
                     conn = pool.getconn()
                 except psycopg2.OperationalError as exc:
                     raise unavailable(self.dsn, exc) from exc
+                hung_up = _hung_up(conn)
                 with self._lock:
                     born = self._born.setdefault(id(conn), self._generation)
+                    if hung_up and born == self._generation:
+                        self._generation += 1  # its siblings most likely died with it
                     stale = born < self._generation or bool(conn.closed)
                     if stale:
                         del self._born[id(conn)]
