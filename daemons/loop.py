@@ -8,6 +8,7 @@ so a node carries on by itself when PostgreSQL comes back.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -16,7 +17,9 @@ import time
 from collections.abc import Callable
 
 from pscheduler.config import Config
-from pscheduler.db import Database, DatabaseUnavailable, Listener
+from pscheduler.db import Database, DatabaseUnavailable, Listener, StorageFull
+from pscheduler.logs import Throttle
+from pscheduler.node import storage
 from pscheduler.node.status import beat
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,8 @@ def run_loop(
     last_beat = 0.0
     notes: list = []
     failures = 0
+    # A lasting fault (database down, disk full) is logged once a minute, not per attempt.
+    throttle = Throttle(60.0)
     log.info("%s started", name)
     while not stop.is_set():
         try:
@@ -80,13 +85,22 @@ def run_loop(
         except DatabaseUnavailable as exc:
             failures += 1
             sleep = min(10.0, 0.5 * failures)
-            log.warning("%s: %s; retrying in %.1f s", name, exc, sleep)
+            if isinstance(exc, StorageFull) or storage.is_full(config.state_dir):
+                message = storage.full_message(config.state_dir)
+                throttle.log(log, logging.ERROR, "full", "%s: %s; retrying", name, message)
+            else:
+                throttle.log(log, logging.WARNING, "db", "%s: %s; retrying", name, exc)
             stop.wait(sleep)
             notes = []
             continue
-        except Exception:  # noqa: BLE001 - a bug in one pass must not stop the daemon
-            log.exception("%s: unexpected error; continuing", name)
-            sleep = 1.0
+        except Exception as exc:  # noqa: BLE001 - a bug in one pass must not stop the daemon
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                message = storage.full_message(config.state_dir)
+                throttle.log(log, logging.ERROR, "full", "%s: %s; retrying", name, message)
+                sleep = 5.0
+            else:
+                log.exception("%s: unexpected error; continuing", name)
+                sleep = 1.0
         notes = listener.wait(max(0.0, min(sleep, refresh)), _wake_reader.fileno())
         _drain_wakeups()
     listener.close()

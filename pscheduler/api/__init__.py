@@ -6,6 +6,7 @@ into a response.  Everything lives under ``/pscheduler/``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 
@@ -14,9 +15,11 @@ from werkzeug.exceptions import HTTPException
 
 from pscheduler.api.responses import text
 from pscheduler.config import Config
-from pscheduler.db import Database, DatabaseUnavailable
+from pscheduler.db import Database, DatabaseUnavailable, StorageFull
 from pscheduler.errors import BadRequest, DomainError
 from pscheduler.limits import LimitFile
+from pscheduler.logs import Throttle
+from pscheduler.node import storage
 from pscheduler.plugins import PluginFailure
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,16 @@ def _check_api_level():
     return None
 
 
+_throttle = Throttle(60.0)
+
+
+def _storage_full(state_dir: str, exc: Exception):
+    """507 naming the full file system (logged once a minute: every request hits it)."""
+    message = storage.full_message(state_dir)
+    _throttle.log(log, logging.ERROR, "full", "Disk full: %s (%s)", message, exc)
+    return text(507, f"Insufficient storage: {message}.", headers={"Retry-After": "30"})
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -97,12 +110,21 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     def database_down(exc: DatabaseUnavailable):
-        log.warning("%s", exc)
+        state_dir = app.extensions["pscheduler.config"].state_dir
+        if isinstance(exc, StorageFull) or storage.is_full(state_dir):
+            return _storage_full(state_dir, exc)
+        _throttle.log(log, logging.WARNING, "db", "%s", exc)
         return text(
             503,
             "Service unavailable: the database cannot be reached; try again shortly.",
             headers={"Retry-After": "5"},
         )
+
+    @app.errorhandler(OSError)
+    def os_error(exc: OSError):
+        if exc.errno == errno.ENOSPC:
+            return _storage_full(app.extensions["pscheduler.config"].state_dir, exc)
+        return unexpected(exc)
 
     @app.errorhandler(PluginFailure)
     def plugin_failure(exc: PluginFailure):

@@ -204,7 +204,8 @@ PRETTY_PARAM = query("pretty", _FLAG, "Sorted, indented JSON")
 
 def conventions(operation: dict) -> dict:
     """What the request hooks make true of every route under /pscheduler: the ``api`` and
-    ``pretty`` parameters, 400/501 for a bad ``api``, 503 while the database is away and 413
+    ``pretty`` parameters, 400/501 for a bad ``api``, 503 while the database is away, 507 while its disk is full
+    and 413
     for a body over 1 MiB."""
     params = list(operation.get("parameters", []))
     names = {p.get("name") for p in params}
@@ -213,6 +214,10 @@ def conventions(operation: dict) -> dict:
         "400": text_error("Bad request (bad `api` value or the route's own checks)"),
         "501": text_error("`No API above 6 is supported`"),
         "503": text_error("The database cannot be reached (with `Retry-After`)"),
+        "507": text_error(
+            "The file system holding the state dir is full: `Insufficient storage: the file "
+            "system ... is full` (with `Retry-After`); the node resumes once space is freed"
+        ),
     }
     if "requestBody" in operation:
         every["413"] = TOO_LARGE

@@ -35,5 +35,5 @@ def _observe(response: Response) -> Response:
 )
 @bp.get("/metrics")
 def scrape():
-    body, content_type = metrics.exposition(context.db())
+    body, content_type = metrics.exposition(context.db(), context.config().state_dir)
     return Response(body, status=200, content_type=content_type)

@@ -193,6 +193,15 @@ _HOST = closed(
         "cpu-percent": _NUMBER,
         "memory-percent": _NUMBER,
         "disk-percent": {"type": ["number", "null"]},
+        "state-dir-free-bytes": {
+            "type": ["integer", "null"],
+            "description": "Bytes free on the file system holding the state dir; near 0 the "
+            "API answers 507 to writes",
+        },
+        "state-dir-full": {
+            "type": "boolean",
+            "description": "The state dir's file system is (all but) full",
+        },
         "cpu-count": {"type": ["integer", "null"]},
         "architecture": {"type": "string"},
     }

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
@@ -30,6 +31,15 @@ psycopg2.extras.register_uuid()
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; callers answer 503 or wait and retry."""
+
+
+class StorageFull(DatabaseUnavailable):
+    """PostgreSQL could not write: its file system is full (SQLSTATE 53100, or ENOSPC in the
+    message).  A kind of unavailability: callers retry later, and answer 507 if they can."""
+
+
+def _disk_full(exc: Exception) -> bool:
+    return isinstance(exc, psycopg2.errors.DiskFull) or "No space left on device" in str(exc)
 
 
 def describe_dsn(dsn: str) -> str:
@@ -107,6 +117,22 @@ class _Pool(psycopg2.pool.ThreadedConnectionPool):
         self.minconn = maxconn
 
 
+def _hung_up(conn: Any) -> bool:
+    """Whether the server already closed this idle connection (its socket is readable: an
+    idle pooled connection expects nothing, so that is the FATAL of a dying backend or EOF).
+
+    Checked before each use, so a request after a database restart gets a fresh connection
+    instead of failing on a dead one.  One poll() with no wait: costs microseconds."""
+    if conn.closed:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg2.InterfaceError):
+        return True
+
+
 class Database:
     """A thread-safe pool of connections to one DSN, with transaction helpers.
 
@@ -145,8 +171,11 @@ class Database:
                     conn = pool.getconn()
                 except psycopg2.OperationalError as exc:
                     raise unavailable(self.dsn, exc) from exc
+                hung_up = _hung_up(conn)
                 with self._lock:
                     born = self._born.setdefault(id(conn), self._generation)
+                    if hung_up and born == self._generation:
+                        self._generation += 1  # its siblings most likely died with it
                     stale = born < self._generation or bool(conn.closed)
                     if stale:
                         del self._born[id(conn)]
@@ -186,10 +215,26 @@ class Database:
                 yield cur
             conn.commit()
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            if _disk_full(exc):
+                # The connection is sound; only this write failed.
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                broken = bool(conn.closed)
+                raise StorageFull(
+                    f"Database at {describe_dsn(self.dsn)} cannot write: {str(exc).strip()[:200]}"
+                ) from exc
             broken = True
             raise DatabaseUnavailable(
                 f"Database at {describe_dsn(self.dsn)} is unavailable: {str(exc).strip()[:200]}"
             ) from exc
+        except psycopg2.Error as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if _disk_full(exc):
+                raise StorageFull(
+                    f"Database at {describe_dsn(self.dsn)} cannot write: {str(exc).strip()[:200]}"
+                ) from exc
+            raise
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.rollback()

@@ -13,6 +13,8 @@ import time
 
 import psutil
 
+from pscheduler.node import storage
+
 _lock = threading.Lock()
 _last_cpu_sample = 0.0
 
@@ -38,6 +40,8 @@ def host_status(state_dir: str) -> dict:
         "cpu-percent": round(_cpu_percent(), 1),
         "memory-percent": round(psutil.virtual_memory().percent, 1),
         "disk-percent": disk,
+        "state-dir-free-bytes": storage.free_bytes(state_dir),
+        "state-dir-full": storage.is_full(state_dir),
         "cpu-count": psutil.cpu_count() or os.cpu_count(),
         "architecture": platform.machine(),
     }

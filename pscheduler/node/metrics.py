@@ -12,12 +12,16 @@ in memory, for itself only.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 from pscheduler.db import Database, DatabaseUnavailable
+from pscheduler.logs import Throttle
+from pscheduler.node import storage
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,39 @@ QUANTILES = ("0.5", "0.9", "0.99")
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 _histogram = None
+_paused_until = 0.0
+_throttle = Throttle(60.0)
+
+
+class _ReservedFile:
+    """A metrics file whose growth takes real blocks at once.
+
+    prometheus_client grows its multiprocess files with ``truncate`` (a sparse file) and then
+    writes through ``mmap``: on a full file system that write kills the process with SIGBUS.
+    ``posix_fallocate`` first turns it into an ``OSError`` (ENOSPC) the caller can handle.
+    """
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    def truncate(self, size: int) -> int:
+        os.posix_fallocate(self._raw.fileno(), 0, size)
+        return self._raw.truncate(size)
+
+    def __getattr__(self, name: str):
+        return getattr(self._raw, name)
+
+
+def _reserving_open(file, mode="r", *args, **kwargs):
+    raw = builtins.open(file, mode, *args, **kwargs)
+    return _ReservedFile(raw) if "b" in mode and mode != "rb" else raw
+
+
+def _reserve_metric_files() -> None:
+    """Make prometheus_client's multiprocess files allocate before they map (see above)."""
+    from prometheus_client import mmap_dict
+
+    mmap_dict.open = _reserving_open  # the module's own name lookup finds this first
 
 
 def prepare_multiprocess_dir(state_dir: str) -> str:
@@ -56,6 +93,9 @@ def request_histogram():
     if _histogram is None:
         from prometheus_client import CollectorRegistry, Histogram
 
+        if _multiprocess():
+            _reserve_metric_files()
+
         _histogram = Histogram(
             "pscheduler_api_request_duration_seconds",
             "Time the API took to answer a request, by method, route and status",
@@ -67,7 +107,16 @@ def request_histogram():
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    request_histogram().labels(method, route, str(status)).observe(seconds)
+    """Count one request; on a full disk the sample is dropped (and timing paused a minute)
+    rather than failing the request."""
+    global _paused_until
+    if time.monotonic() < _paused_until:
+        return
+    try:
+        request_histogram().labels(method, route, str(status)).observe(seconds)
+    except OSError as exc:
+        _paused_until = time.monotonic() + 60.0
+        _throttle.log(log, logging.ERROR, "observe", "Request metrics paused a minute: %s", exc)
 
 
 class _Local:
@@ -175,11 +224,34 @@ class DatabaseCollector:
         yield count
 
 
-def exposition(db: Database) -> tuple[bytes, str]:
+class StorageCollector:
+    """Free space of the state dir's file system (needs no database: a full disk is one
+    reason the database stops)."""
+
+    def __init__(self, state_dir: str):
+        self.state_dir = state_dir
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        free = storage.free_bytes(self.state_dir)
+        if free is None:
+            return
+        g = GaugeMetricFamily(
+            "pscheduler_state_dir_free_bytes",
+            "Bytes still free on the file system holding the state dir",
+        )
+        g.add_metric([], free)
+        yield g
+
+
+def exposition(db: Database, state_dir: str | None = None) -> tuple[bytes, str]:
     """The metrics text and its content type."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
     registry = CollectorRegistry()
+    if state_dir:
+        registry.register(StorageCollector(state_dir))
     if _multiprocess():
         from prometheus_client import multiprocess
 

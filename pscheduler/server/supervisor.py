@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from pscheduler import logs
@@ -27,6 +28,7 @@ from pscheduler.db.embedded import DBNAME, EmbeddedPostgres
 from pscheduler.limits import LimitConfigError, limit_diags
 from pscheduler.node import status
 from pscheduler.psconfig.sources import configured
+from pscheduler.server import statelock
 from pscheduler.server.psconfig import add_parser as add_psconfig_parser
 from pscheduler.server.psconfig import run as run_psconfig
 from pscheduler.server.tls import ensure_certificate, make_private
@@ -182,11 +184,13 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, embedded: EmbeddedPostgres | None = None):
         self.config = config
+        self.embedded = embedded
         self.children: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, tuple[int, float]] = {}
         self.stopping = False
+        self._watcher: threading.Thread | None = None
 
     def spawn(self, name: str) -> None:
         env = dict(os.environ)
@@ -202,6 +206,11 @@ class Supervisor:
             signal.signal(sig, self._stop)
         for name in PROCESSES:
             self.spawn(name)
+        if self.embedded is not None:
+            self._watcher = threading.Thread(
+                target=self._watch_postgres, name="postgres-watch", daemon=True
+            )
+            self._watcher.start()
         last_check = 0.0
         scheme = "https" if self.config.tls else "http"
         log.info(
@@ -232,6 +241,38 @@ class Supervisor:
             time.sleep(0.2)
         return self.shutdown()
 
+    def _watch_postgres(self) -> None:
+        """Restart the embedded postmaster when it dies (crash, OOM kill, ``kill -9``).
+
+        The first attempt is immediate; repeated failures back off up to 30 s.  The children
+        are not restarted: their pools and LISTEN connections reconnect by themselves.
+        """
+        embedded = self.embedded
+        assert embedded is not None
+        failures = 0
+        while not self.stopping:
+            if embedded.alive():
+                time.sleep(0.1)
+                continue
+            died = time.monotonic()
+            log.error("PostgreSQL (pid %s) died; restarting it", embedded.pid)
+            while not self.stopping:
+                try:
+                    embedded.restart()
+                except Exception as exc:  # noqa: BLE001 - keep trying, with backoff
+                    failures += 1
+                    delay = min(30.0, 0.5 * (2 ** min(failures, 6)))
+                    log.error("PostgreSQL did not start (%r); retrying in %.1f s", exc, delay)
+                    end = time.monotonic() + delay
+                    while not self.stopping and time.monotonic() < end:
+                        time.sleep(0.1)
+                    continue
+                failures = 0
+                log.warning(
+                    "PostgreSQL back (pid %s) after %.1f s", embedded.pid, time.monotonic() - died
+                )
+                break
+
     def _start_optional(self) -> None:
         """The pSConfig agent runs once a template is configured (psconfig.d/ or a remote)."""
         if "psconfig" not in self.children and configured(self.config.config_dir):
@@ -242,6 +283,8 @@ class Supervisor:
         self.stopping = True
 
     def shutdown(self) -> int:
+        if self._watcher is not None:
+            self._watcher.join(15)  # a restart in progress ends before the database stops
         for proc in self.children.values():
             with contextlib.suppress(ProcessLookupError):
                 proc.terminate()
@@ -259,6 +302,11 @@ class Supervisor:
 
 def run_node(config: Config) -> int:
     os.makedirs(config.state_dir, mode=0o700, exist_ok=True)
+    try:
+        lock = statelock.acquire(config.state_dir, config.listen)
+    except statelock.StateDirBusy as exc:
+        print(f"pscheduler-server: {exc}", file=sys.stderr)
+        return 1
     embedded = None
     if not config.dsn:
         embedded = EmbeddedPostgres(config.state_dir)
@@ -269,11 +317,12 @@ def run_node(config: Config) -> int:
         if config.tls:
             ensure_certificate(config.cert, config.key, config.hostname)
         make_private(config.state_dir)
-        return Supervisor(config).run()
+        return Supervisor(config, embedded).run()
     finally:
         if embedded is not None:
             log.info("Stopping the embedded PostgreSQL")
             embedded.stop()
+        lock.close()
 
 
 def run_process(name: str, config: Config) -> int:
