@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures
 import copy
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +31,12 @@ from tests.helpers import SERVER, Cluster, Node  # noqa: E402
 from tests.psconfig.served import TemplateServer  # noqa: E402
 
 DONE = {"ok", "warning", "critical"}
+THROUGHPUT_BPS = 10_000_000
+
+
+def load() -> str:
+    """The machine's load averages (other people's tests share these cores)."""
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def template(nodes: list[Node]) -> dict:
@@ -60,6 +67,9 @@ def template(nodes: list[Node]) -> dict:
                     "schema": 3,
                     "duration": "PT2S",
                     "link-rtt": "PT0.01S",
+                    # Capped at 10 Mb/s: 2 x N x (N-1) iperf3 ends at full loopback speed would
+                    # each take a core for the run, more than this 2-core machine has at 16 nodes.
+                    "bandwidth": THROUGHPUT_BPS,
                 },
             },
         },
@@ -133,7 +143,11 @@ def main() -> int:
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda x: x.start(timeout=120), nodes))
-        print(f"{n} nodes up in {time.monotonic() - t0:.1f} s (one PostgreSQL, one database each)")
+        print(
+            f"{n} nodes up in {time.monotonic() - t0:.1f} s (one PostgreSQL, one database each; "
+            f"{load()})"
+        )
+        print(f"throughput tests capped at {THROUGHPUT_BPS / 1e6:.0f} Mb/s for PT2S")
         mesh = template(nodes)
         served = TemplateServer(mesh)
         start = time.monotonic()
@@ -166,32 +180,34 @@ def main() -> int:
             f"every agent posted its tasks in {created:.1f} s" if ok else "agents did NOT converge"
         )
 
-        def grid_states() -> list[str]:
-            body = nodes[0].get("mesh/grid", timeout=120).json()
-            return [c["status"] for g in body["grids"] for c in g["cells"]]
+        poll = max(5.0, n / 2)  # one grid read asks every lead about every pair
 
-        cells = 2 * n * (n - 1)
-        first_result = None
-        states: list[str] = []
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            states = grid_states()
-            tally = {s: states.count(s) for s in set(states)}
-            if first_result is None and len(states) == cells and set(states) <= DONE | {"failed"}:
-                first_result = time.monotonic() - start
-                print(
-                    f"every pair has a finished or failed run {first_result:.1f} s after the "
-                    f"template was configured: {tally}"
-                )
-            if len(states) == cells and set(states) <= DONE:
-                print(
-                    f"every pair has a successful run (grid {cells}/{cells} cells) "
-                    f"{time.monotonic() - start:.1f} s after the template was configured"
-                )
-                break
-            time.sleep(5)
-        else:
-            print(f"grid not all green after {args.timeout:.0f} s: {tally}")
+        def fill(cells: int, since: float, what: str) -> bool:
+            """Poll the grid until it has ``cells`` cells, all green; print when first every
+            pair had a finished (or failed) run and when all were green."""
+            first = None
+            tally: dict[str, int] = {}
+            deadline = time.monotonic() + args.timeout
+            while time.monotonic() < deadline:
+                body = nodes[0].get("mesh/grid", timeout=120).json()
+                states = [c["status"] for g in body["grids"] for c in g["cells"]]
+                tally = {s: states.count(s) for s in set(states)}
+                if first is None and len(states) == cells and set(states) <= DONE | {"failed"}:
+                    first = time.monotonic() - since
+                    print(
+                        f"{what}: every pair has a finished or failed run in {first:.1f} s {tally}"
+                    )
+                if len(states) == cells and set(states) <= DONE:
+                    print(
+                        f"{what}: grid filled {cells}/{cells} cells, all green, "
+                        f"{time.monotonic() - since:.1f} s ({load()})"
+                    )
+                    return True
+                time.sleep(poll)
+            print(f"{what}: grid NOT all green after {args.timeout:.0f} s: {tally} ({load()})")
+            return False
+
+        fill(2 * n * (n - 1), start, "after configuring the template")
         for node in nodes:
             cpu, rss = usage(node)
             print(
@@ -222,6 +238,7 @@ def main() -> int:
             if ok
             else "edit: nodes did NOT converge"
         )
+        fill(3 * (n - 1) * (n - 2), edit, "after the edit")
         missed = sum(stat(x, "missed") for x in nodes)
         failed = sum(stat(x, "failed") for x in nodes)
         print(
@@ -231,6 +248,7 @@ def main() -> int:
         for node in nodes:
             cpu, rss = usage(node)
             print(f"  {node.host}: CPU {cpu:.1f} s, RSS {rss:.0f} MB")
+        print(load())
     finally:
         if served:
             served.close()
