@@ -130,6 +130,34 @@ def wait(predicate, timeout: float, every: float = 2.0):
     return None
 
 
+def browser_cells(node: Node, name: str) -> tuple[int, dict[str, int], str]:
+    """The Mesh page in headless Chromium: (cells drawn, drawn per status, screenshot path)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.live.test_dashboard import ARTIFACTS, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                ignore_https_errors=True, viewport={"width": 1600, "height": 900}
+            )
+            page = context.new_page()
+            page.goto(node.url("dashboard/") + "#/mesh/0/mesh", timeout=120000)
+            page.wait_for_selector("table.grid td.cell[data-status]", timeout=120000)
+            drawn = page.locator("table.grid td.cell[data-status]")
+            statuses = drawn.evaluate_all("els => els.map(e => e.dataset.status)")
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / f"bench-mesh-{name}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            tally = {s: statuses.count(s) for s in set(statuses)}
+            return len(statuses), tally, str(shot)
+        finally:
+            browser.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=4)
@@ -208,6 +236,11 @@ def main() -> int:
             return False
 
         fill(2 * n * (n - 1), start, "after configuring the template")
+        try:
+            count, tally, shot = browser_cells(nodes[0], f"{n}")
+            print(f"headless Chromium: {count} grid cells drawn {tally} ({shot})")
+        except Exception as exc:  # noqa: BLE001 - the bench goes on without a browser
+            print(f"headless Chromium: not drawn ({exc.__class__.__name__}: {exc})")
         for node in nodes:
             cpu, rss = usage(node)
             print(

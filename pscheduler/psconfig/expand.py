@@ -284,9 +284,13 @@ def _lead(body: dict, addrs: list[Address], scheduled_by: Address) -> str:
     return _bracket(first)
 
 
-def expand_task(template: dict, task_name: str, addrs: list[Address]) -> dict | None:
+def expand_task(
+    template: dict, task_name: str, addrs: list[Address], mine: set[str] | None = None
+) -> dict | None:
     """One task tuple as ``{task, addresses, scheduled-by, flip, lead, body}``; None when the
-    tuple is skipped (disabled address or host, nobody with an agent)."""
+    tuple is skipped (disabled address or host, nobody with an agent, or -- with ``mine`` --
+    scheduled by another host: checked before the costly part, since an agent of a 16-node
+    mesh would otherwise build and validate all 480 tasks to keep its 30)."""
     task = template["tasks"][task_name]
     if any(_disabled(template, a) for a in addrs):
         return None
@@ -300,6 +304,8 @@ def expand_task(template: dict, task_name: str, addrs: list[Address]) -> dict | 
         if not agents:
             return None
         scheduled_by = agents[0]
+    if mine is not None and scheduled_by.own not in mine:
+        return None
     test = template["tests"][task["test"]]
     archives = _archives(template, task, scheduled_by)
     contexts = [[_strip_meta(template["contexts"][c]) for c in a.contexts] for a in addrs]
@@ -361,7 +367,7 @@ def expand(
             continue
         for addrs in tuples:
             try:
-                item = expand_task(template, name, addrs)
+                item = expand_task(template, name, addrs, mine)
             except ExpansionError as exc:
                 errors.append(f"task={name},addresses={'->'.join(a.address for a in addrs)}: {exc}")
                 continue
