@@ -208,3 +208,22 @@ def test_class_errors_name_the_path():
     errors = schema.validate(bad)
     assert any(e.startswith("address-classes.lan.match-filter.type:") for e in errors)
     assert any(e.startswith("address-classes.v6.data-source.type:") for e in errors)
+
+
+def test_the_agent_is_its_own_requesting_agent():
+    """The agent's host name is the requesting agent unless psconfig-agent.json names it."""
+    from pscheduler.psconfig import agent, sources
+
+    assert agent._requesting(None, ME) == {ME: {"address": ME}}
+    named = {"me": {"address": ME, "tags": ["x"]}, "bad": {"tags": []}}
+    assert agent._requesting(named, "ignored") == {"me": {"address": ME, "tags": ["x"]}}
+    t = template()
+    t["tasks"] = {"to-lan": {"group": "to-lan", "test": "rtt"}}
+    loaded = [sources.Loaded("mesh.json", t)]
+    want, errors = agent.desired(loaded, {ME}, agent._requesting(None, ME))
+    assert errors == []
+    assert sorted(tuple(i["addresses"]) for i in want.values()) == [
+        (V4B, ME),
+        (ME, V4A),
+        (ME, V4B),
+    ]
