@@ -18,6 +18,7 @@ import concurrent.futures
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -163,6 +164,8 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
+    # Started in the background, SIGINT is ignored: let SIGTERM run the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = args.nodes
     cluster = Cluster()
     nodes = [Node(cluster.new_database(), host=f"127.0.0.{i + 2}") for i in range(n)]
