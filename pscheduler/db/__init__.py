@@ -104,17 +104,46 @@ def query(name: str) -> str:
 
 
 class _Pool(psycopg2.pool.ThreadedConnectionPool):
-    """psycopg2's thread-safe pool, opening connections on demand and keeping them.
+    """psycopg2's thread-safe pool, opening connections on demand and keeping them a while.
 
     Out of the box the pool opens ``minconn`` connections at construction (so a process could
     not even start while the database is down) and closes every returned connection beyond
     ``minconn``.  We construct it empty and then raise ``minconn`` to ``maxconn``: connections
-    are opened lazily and every healthy one is kept for reuse.
+    are opened lazily and every healthy one is kept for reuse -- but one left idle for
+    ``IDLE_CLOSE`` seconds is closed (beyond ``KEEP_IDLE``), so a burst (a mesh agent posting
+    its tasks, a minute's runs starting at once) does not hold its connections for ever: with
+    16 nodes on one PostgreSQL, peak pools kept open exhausted its ``max_connections``.
+    Connections are taken last-in-first-out, so the ones a quieter load no longer needs are
+    the ones that age.
     """
+
+    IDLE_CLOSE = 30.0
+    KEEP_IDLE = 2
 
     def __init__(self, maxconn: int, dsn: str, options: dict[str, Any]):
         super().__init__(0, maxconn, dsn, **options)
         self.minconn = maxconn
+        self._idle_since: dict[int, float] = {}
+
+    def _getconn(self, key: Any = None) -> Any:
+        conn = super()._getconn(key)
+        self._idle_since.pop(id(conn), None)
+        return conn
+
+    def _putconn(self, conn: Any, key: Any = None, close: bool = False) -> None:
+        super()._putconn(conn, key, close)
+        now = time.monotonic()
+        if conn in self._pool:
+            self._idle_since[id(conn)] = now
+        # The oldest idle connections are at the front (getconn pops from the end).
+        while len(self._pool) > self.KEEP_IDLE:
+            oldest = self._pool[0]
+            if now - self._idle_since.get(id(oldest), now) < self.IDLE_CLOSE:
+                break
+            self._pool.pop(0)
+            self._idle_since.pop(id(oldest), None)
+            with contextlib.suppress(Exception):
+                oldest.close()
 
 
 def _hung_up(conn: Any) -> bool:

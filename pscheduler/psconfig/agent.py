@@ -41,11 +41,14 @@ class Settings:
     interval: dt.timedelta = dt.timedelta(hours=1)
     ttl: dt.timedelta = dt.timedelta(days=1)
     extra: dict = field(default_factory=dict)
+    requesting: dict[str, dict] = field(default_factory=dict)
 
 
 def settings(config: Config) -> Settings:
     """From ``psconfig-agent.json`` in the config dir (all optional): ``interval``,
-    ``task-ttl`` (ISO 8601), ``addresses`` this host answers to, ``agent-id``."""
+    ``task-ttl`` (ISO 8601), ``addresses`` this host answers to, ``agent-id``, and
+    ``requesting-agent`` (name -> pSConfig address object: what ``requesting-agent`` address
+    classes see of this host; default its host name as the one address)."""
     try:
         data = json.loads((Path(config.config_dir) / "psconfig-agent.json").read_text())
     except (OSError, ValueError):
@@ -59,7 +62,18 @@ def settings(config: Config) -> Settings:
         interval=parse_duration(data.get("interval", "PT1H")),
         ttl=parse_duration(data.get("task-ttl", "P1D")),
         extra=data,
+        requesting=_requesting(data.get("requesting-agent"), config.hostname),
     )
+
+
+def _requesting(configured: object, hostname: str) -> dict[str, dict]:
+    if isinstance(configured, dict) and configured:
+        return {
+            str(name): addr
+            for name, addr in configured.items()
+            if isinstance(addr, dict) and isinstance(addr.get("address"), str)
+        }
+    return {hostname: {"address": hostname}} if hostname else {}
 
 
 def _key(state_dir: str) -> str:
@@ -85,14 +99,16 @@ def checksum(lead: str, body: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def desired(loaded: list[sources.Loaded], mine: set[str]) -> tuple[dict[str, dict], list[str]]:
+def desired(
+    loaded: list[sources.Loaded], mine: set[str], requesting: dict[str, dict] | None = None
+) -> tuple[dict[str, dict], list[str]]:
     """checksum -> expanded item, for every task this host schedules in every template."""
     out: dict[str, dict] = {}
     errors: list[str] = []
     for source in loaded:
         if source.template is None:
             continue
-        items, errs = expand.expand(source.template, mine)
+        items, errs = expand.expand(source.template, mine, requesting)
         errors += [f"{source.source}: {e}" for e in errs]
         for item in items:
             if not source.configure_archives:
@@ -159,7 +175,7 @@ def cycle(db: Database, config: Config, s: Settings) -> dict:
     now = dt.datetime.now(dt.timezone.utc)
     previous = status.read(db) or {}
     loaded = sources.load_all(config.config_dir, config.state_dir)
-    want, errors = desired(loaded, s.addresses)
+    want, errors = desired(loaded, s.addresses, s.requesting)
     counts = {"desired": len(want), "created": 0, "kept": 0, "deleted": 0, "renewed": 0}
     task_errors: list[dict] = []
     leads = {item["lead"] for item in want.values()} | set(previous.get("leads") or [])
@@ -212,6 +228,7 @@ def cycle(db: Database, config: Config, s: Settings) -> dict:
                 "ok": src.template is not None,
                 "stale": src.stale,
                 "error": src.error,
+                "warnings": src.errors,
             }
             for src in loaded
         ],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pscheduler import catalog
+from pscheduler.psconfig import classes
 
 
 class ExpansionError(Exception):
@@ -118,45 +119,74 @@ def _label(group: dict, sel: dict) -> str | None:
     return sel.get("label") or group.get("default-address-label")
 
 
+def _selectors(template: dict, sels: list, requesting: dict | None) -> list[dict]:
+    """Name selectors for a selector list: a class gives its members, disabled ones go."""
+    out = []
+    for sel in sels:
+        if sel.get("disabled"):
+            continue
+        if "class" in sel:
+            out += [{"name": n} for n in classes.members(template, sel["class"], requesting)]
+        else:
+            out.append(sel)
+    return out
+
+
+def _key(sel: dict) -> tuple:
+    return (sel["name"], sel.get("label"))
+
+
 def _excluded(
-    template: dict, group: dict, a_sel: dict, b_sel: dict, a: Address, b: Address
+    template: dict,
+    group: dict,
+    a_sel: dict,
+    b_sel: dict,
+    a: Address,
+    b: Address,
+    requesting: dict | None,
 ) -> bool:
     for excl in group.get("excludes") or []:
-        local = excl["local-address"]
-        if local.get("name") == a_sel["name"] and local.get("label") == a_sel.get("label"):
-            for target in excl["target-addresses"]:
-                if target.get("name") == b_sel["name"] and target.get("label") == b_sel.get(
-                    "label"
-                ):
-                    return True
+        local = {_key(s) for s in _selectors(template, [excl["local-address"]], requesting)}
+        if _key(a_sel) in local:
+            targets = _selectors(template, excl["target-addresses"], requesting)
+            if _key(b_sel) in {_key(s) for s in targets}:
+                return True
     scope = group.get("excludes-self") or "host"
     if scope == "host" and a.host and b.host and a.host.lower() == b.host.lower():
         return True
     return scope in ("host", "address") and a.own == b.own
 
 
-def _pairs(template: dict, group: dict, sels_a: list, sels_b: list) -> list[list[Address]]:
+def _pairs(
+    template: dict, group: dict, sels_a: list, sels_b: list, requesting: dict | None
+) -> list[list[Address]]:
     out = []
-    for a_sel in sels_a:
-        for b_sel in sels_b:
+    for a_sel in _selectors(template, sels_a, requesting):
+        for b_sel in _selectors(template, sels_b, requesting):
             a = select_address(template, a_sel["name"], _label(group, a_sel), b_sel["name"])
             b = select_address(template, b_sel["name"], _label(group, b_sel), a_sel["name"])
-            if not _excluded(template, group, a_sel, b_sel, a, b):
+            if not _excluded(template, group, a_sel, b_sel, a, b, requesting):
                 out.append([a, b])
     return out
 
 
-def group_tuples(template: dict, group_name: str) -> list[list[Address]]:
-    """The ordered address tuples of a group, before disabled/agent rules."""
+def group_tuples(
+    template: dict, group_name: str, requesting: dict | None = None
+) -> list[list[Address]]:
+    """The ordered address tuples of a group, before disabled/agent rules.  ``template`` has
+    the requesting agent's addresses already (``classes.with_requesting``)."""
     group = template["groups"][group_name]
     if group["type"] == "mesh":
-        return _pairs(template, group, group["addresses"], group["addresses"])
+        return _pairs(template, group, group["addresses"], group["addresses"], requesting)
     if group["type"] == "disjoint":
-        out = _pairs(template, group, group["a-addresses"], group["b-addresses"])
+        out = _pairs(template, group, group["a-addresses"], group["b-addresses"], requesting)
         if not group.get("unidirectional"):
-            out += _pairs(template, group, group["b-addresses"], group["a-addresses"])
+            out += _pairs(template, group, group["b-addresses"], group["a-addresses"], requesting)
         return out
-    return [[select_address(template, s["name"], _label(group, s))] for s in group["addresses"]]
+    return [
+        [select_address(template, s["name"], _label(group, s))]
+        for s in _selectors(template, group["addresses"], requesting)
+    ]
 
 
 # ---------------------------------------------------------------------------- variables
@@ -254,9 +284,13 @@ def _lead(body: dict, addrs: list[Address], scheduled_by: Address) -> str:
     return _bracket(first)
 
 
-def expand_task(template: dict, task_name: str, addrs: list[Address]) -> dict | None:
+def expand_task(
+    template: dict, task_name: str, addrs: list[Address], mine: set[str] | None = None
+) -> dict | None:
     """One task tuple as ``{task, addresses, scheduled-by, flip, lead, body}``; None when the
-    tuple is skipped (disabled address or host, nobody with an agent)."""
+    tuple is skipped (disabled address or host, nobody with an agent, or -- with ``mine`` --
+    scheduled by another host: checked before the costly part, since an agent of a 16-node
+    mesh would otherwise build and validate all 480 tasks to keep its 30)."""
     task = template["tasks"][task_name]
     if any(_disabled(template, a) for a in addrs):
         return None
@@ -270,6 +304,8 @@ def expand_task(template: dict, task_name: str, addrs: list[Address]) -> dict | 
         if not agents:
             return None
         scheduled_by = agents[0]
+    if mine is not None and scheduled_by.own not in mine:
+        return None
     test = template["tests"][task["test"]]
     archives = _archives(template, task, scheduled_by)
     contexts = [[_strip_meta(template["contexts"][c]) for c in a.contexts] for a in addrs]
@@ -310,18 +346,28 @@ def expand_task(template: dict, task_name: str, addrs: list[Address]) -> dict | 
     }
 
 
-def expand(template: dict, host: set[str] | str | None = None) -> tuple[list[dict], list[str]]:
+def expand(
+    template: dict, host: set[str] | str | None = None, requesting: dict[str, dict] | None = None
+) -> tuple[list[dict], list[str]]:
     """Every task tuple of an already validated template, or only those ``host`` (one address
-    or a set) must schedule; with the per-tuple errors as ``task=..,addresses=..: why``."""
+    or a set) must schedule; with the per-tuple errors as ``task=..,addresses=..: why``.
+    ``requesting`` (name -> address object) are the reading agent's own addresses, the
+    members of ``requesting-agent`` address classes."""
     mine = {host} if isinstance(host, str) else host
     mine = {h.lower() for h in mine} if mine else None
+    template = classes.with_requesting(template, requesting)
     items, errors = [], []
     for name, task in (template.get("tasks") or {}).items():
         if task.get("disabled"):
             continue
-        for addrs in group_tuples(template, task["group"]):
+        try:
+            tuples = group_tuples(template, task["group"], requesting)
+        except classes.ClassError as exc:
+            errors.append(f"task={name},group={task['group']}: {exc}")
+            continue
+        for addrs in tuples:
             try:
-                item = expand_task(template, name, addrs)
+                item = expand_task(template, name, addrs, mine)
             except ExpansionError as exc:
                 errors.append(f"task={name},addresses={'->'.join(a.address for a in addrs)}: {exc}")
                 continue

@@ -1,8 +1,11 @@
 """The mesh grid: for one template group, sources x destinations per task with the latest
 result of each pair, classified by thresholds -- what MaDDash shows, read from the leads.
 
-Every cell comes from the lead of its task over the REST API (one task listing per lead, then
-the latest runs of each task), so the grid on any node shows the whole mesh.  Thresholds come
+Every cell comes from the lead of its task over the REST API, so the grid on any node shows
+the whole mesh: per lead one task listing and one ``/schedule`` of its last ``RECENT``
+minutes (which names every task's latest finished run), then one fetch per cell of that run;
+only a task without a finished run that recent has its own runs listed.  (Listing every task's
+runs took a round trip or three per cell: a 16-node mesh's 480 cells outlasted two minutes.)  Thresholds come
 from the template's ``_meta.mesh-grid.thresholds`` (per test type), overridden by the request:
 ``{"rtt": {"metric": "loss", "warning": 0.01, "critical": 0.1}}``; throughput is "worse when
 lower", every other metric "worse when higher".
@@ -25,7 +28,9 @@ DEFAULT_THRESHOLDS = {
 }
 FINAL = {"finished", "failed", "missed", "nonstart", "overdue", "canceled", "preempted"}
 LOOKBACK = dt.timedelta(hours=2)
+RECENT = dt.timedelta(minutes=15)
 MAX_RUNS = 4
+THREADS = 16
 
 
 def thresholds(template: dict, requested: dict | None) -> dict:
@@ -137,7 +142,36 @@ def _latest_run(lead: str, task: dict, now: dt.datetime) -> dict | None:
     return None
 
 
-def _cell(item: dict, tasks: dict | None, limits: dict, now: dt.datetime) -> dict:
+def _uuid(href: Any) -> str:
+    return str(href).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _recent_runs(lead: str, now: dt.datetime) -> dict[str, str]:
+    """task uuid -> path of its latest run in a final state, from the lead's recent schedule."""
+    entries = client.request(
+        "GET",
+        lead,
+        "/schedule",
+        params={"start": format_timestamp(now - RECENT), "end": format_timestamp(now)},
+    ).json()
+    latest: dict[str, tuple[str, str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("state") not in FINAL:
+            continue
+        task = _uuid((entry.get("task") or {}).get("href"))
+        when = str(entry.get("start-time") or "")
+        if task not in latest or when > latest[task][0]:
+            latest[task] = (when, str(entry.get("href")).split("/pscheduler/", 1)[1])
+    return {task: path for task, (_, path) in latest.items()}
+
+
+def _cell(
+    item: dict,
+    tasks: dict | None,
+    limits: dict,
+    now: dt.datetime,
+    recent: dict[str, str] | None = None,
+) -> dict:
     test = item["body"]["test"]["type"]
     cell: dict[str, Any] = {
         "source": item["addresses"][0],
@@ -158,7 +192,11 @@ def _cell(item: dict, tasks: dict | None, limits: dict, now: dt.datetime) -> dic
         return cell
     cell["task"] = task["href"]
     try:
-        run = _latest_run(item["lead"], task, now)
+        path = (recent or {}).get(_uuid(task["href"]))
+        if path is not None:
+            run = client.request("GET", item["lead"], f"/{path}").json()
+        else:
+            run = _latest_run(item["lead"], task, now)
     except client.PeerError as exc:
         cell.update(status="unreachable", summary=str(exc))
         return cell
@@ -195,9 +233,14 @@ def build(template: dict, group: str | None = None, requested: dict | None = Non
     ]
     leads = sorted({i["lead"] for i in items})
     now = dt.datetime.now(dt.timezone.utc)
-    with concurrent.futures.ThreadPoolExecutor(max(1, min(8, len(leads)))) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max(1, min(THREADS, len(items)))) as pool:
         listed = dict(zip(leads, pool.map(_guarded_listing, leads), strict=True))
-        cells = list(pool.map(lambda i: _cell(i, listed[i["lead"]], limits, now), items))
+        recent = dict(
+            zip(leads, pool.map(lambda lead: _guarded_recent(lead, now), leads), strict=True)
+        )
+        cells = list(
+            pool.map(lambda i: _cell(i, listed[i["lead"]], limits, now, recent[i["lead"]]), items)
+        )
     grids: dict[str, dict] = {}
     for item, cell in zip(items, cells, strict=True):
         grid = grids.setdefault(
@@ -230,6 +273,13 @@ def build(template: dict, group: str | None = None, requested: dict | None = Non
         "grids": list(grids.values()),
         "errors": errors,
     }
+
+
+def _guarded_recent(lead: str, now: dt.datetime) -> dict[str, str]:
+    try:
+        return _recent_runs(lead, now)
+    except (client.PeerError, ValueError, IndexError):
+        return {}  # each cell then lists its task's runs
 
 
 def _guarded_listing(lead: str) -> dict | None:

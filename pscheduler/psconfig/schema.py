@@ -6,6 +6,7 @@ lines.  Written from perfSONAR's published pSConfig documentation.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import jsonschema
@@ -56,7 +57,9 @@ _ADDRESS = _strict(
     },
     ["address"],
 )
-_SELECTOR = _strict({"name": _NAME, "label": _NAME, "class": _NAME})
+_SELECTOR = _strict(
+    {"name": _NAME, "label": _NAME, "class": _NAME, "disabled": {"type": "boolean"}}
+)
 _SELECTORS = {"type": "array", "items": _SELECTOR}
 _EXCLUDE = _strict(
     {"local-address": _SELECTOR, "target-addresses": _SELECTORS},
@@ -143,6 +146,62 @@ _TASK = _strict(
 )
 
 
+_FILTER_REF = {"$ref": "#/definitions/filter"}
+_JQ = {
+    "anyOf": [
+        {"type": "string"},
+        _strict(
+            {
+                "script": {
+                    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+                },
+                "args": {},
+                "output-raw": {"type": "boolean"},
+            },
+            ["script"],
+        ),
+    ]
+}
+_FILTERS = {
+    "address-class": _strict({"type": {}, "class": _NAME}, ["type", "class"]),
+    "host": _strict(
+        {"type": {}, "no-agent": {"type": "boolean"}, "tag": {"type": "string"}, "jq": _JQ},
+        ["type"],
+    ),
+    "ip-version": _strict({"type": {}, "ip-version": {"enum": [4, 6]}}, ["type", "ip-version"]),
+    "jq": _strict({"type": {}, "jq": _JQ}, ["type", "jq"]),
+    "netmask": _strict({"type": {}, "netmask": _NAME}, ["type", "netmask"]),
+    "and": _strict(
+        {"type": {}, "filters": {"type": "array", "items": _FILTER_REF}}, ["type", "filters"]
+    ),
+    "or": _strict(
+        {"type": {}, "filters": {"type": "array", "items": _FILTER_REF}}, ["type", "filters"]
+    ),
+    "not": _strict({"type": {}, "filter": _FILTER_REF}, ["type", "filter"]),
+    "tag": _strict({"type": {}, "tag": {"type": "string"}}, ["type", "tag"]),
+}
+_FILTER = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {"type": {"enum": list(_FILTERS)}},
+    "allOf": [
+        {"if": {"properties": {"type": {"const": kind}}}, "then": schema}
+        for kind, schema in _FILTERS.items()
+    ],
+}
+_ADDRESS_CLASS = _strict(
+    {
+        "data-source": _strict(
+            {"type": {"enum": ["current-config", "requesting-agent"]}}, ["type"]
+        ),
+        "match-filter": _FILTER_REF,
+        "exclude-filter": _FILTER_REF,
+        "_meta": _META,
+    },
+    ["data-source"],
+)
+
+
 def _table(item: dict) -> dict:
     return {"type": "object", "additionalProperties": item}
 
@@ -153,6 +212,7 @@ SCHEMA: dict = {
     **_strict(
         {
             "addresses": _table(_ADDRESS),
+            "address-classes": _table(_ADDRESS_CLASS),
             "groups": _table(_GROUP),
             "tests": _table(_TEST),
             "schedules": _table(_SCHEDULE),
@@ -160,14 +220,19 @@ SCHEMA: dict = {
             "contexts": _table(_CONTEXT),
             "hosts": _table(_HOST),
             "tasks": _table(_TASK),
-            "includes": {"type": "array", "items": {"type": "string"}},
+            "includes": {"type": "array", "items": _NAME},
+            "subtasks": {"type": "object"},
             "_meta": _META,
         },
         ["addresses", "groups", "tests", "tasks"],
     ),
+    "definitions": {"filter": _FILTER},
 }
+# An included template (or one before its includes are merged) may hold any part of a mesh.
+FRAGMENT_SCHEMA: dict = {k: v for k, v in SCHEMA.items() if k != "required"}
 
 _VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
+_FRAGMENT_VALIDATOR = jsonschema.Draft7Validator(FRAGMENT_SCHEMA)
 
 
 def path_text(path) -> str:
@@ -199,7 +264,9 @@ def _references(template: dict) -> list[str]:
 
     def check(path: str, kind: str, name: Any) -> None:
         if isinstance(name, str) and name not in (template.get(kind) or {}):
-            singular = {"addresses": "address"}.get(kind, kind[:-1])
+            singular = {"addresses": "address", "address-classes": "address class"}.get(
+                kind, kind[:-1]
+            )
             errors.append(f"{path}: no {singular} named {name!r}")
 
     def selectors(path: str, items: Any) -> None:
@@ -213,9 +280,35 @@ def _references(template: dict) -> list[str]:
                         f"{path}[{i}].label: address {sel['name']!r} has no label {label!r}"
                     )
             elif isinstance(sel, dict) and "class" in sel:
-                errors.append(f"{path}[{i}].class: address classes are not supported")
+                check(f"{path}[{i}].class", "address-classes", sel["class"])
+                if "label" in sel:
+                    errors.append(f"{path}[{i}].label: a class selector has no label")
             elif isinstance(sel, dict):
-                errors.append(f"{path}[{i}]: an address selector needs a 'name'")
+                errors.append(f"{path}[{i}]: an address selector needs a 'name' or a 'class'")
+
+    def filters(path: str, flt: Any) -> None:
+        if not isinstance(flt, dict):
+            return
+        if flt.get("type") == "address-class":
+            check(f"{path}.class", "address-classes", flt.get("class"))
+        for i, sub in enumerate(flt.get("filters") or []):
+            filters(f"{path}.filters[{i}]", sub)
+        if "filter" in flt:
+            filters(f"{path}.filter", flt["filter"])
+        if flt.get("type") == "netmask":
+            try:
+                ipaddress.ip_network(flt.get("netmask"), strict=False)
+            except ValueError:
+                errors.append(f"{path}.netmask: {flt.get('netmask')!r} is not an IP network")
+
+    classes = template.get("address-classes") or {}
+    for name, cls in classes.items():
+        for key in ("match-filter", "exclude-filter"):
+            filters(f"address-classes.{name}.{key}", cls.get(key))
+    for name in classes:
+        loop = _class_loop(classes, name, (name,))
+        if loop:
+            errors.append(f"address-classes.{name}: refers to itself ({' -> '.join(loop)})")
 
     for name, addr in (template.get("addresses") or {}).items():
         if addr.get("host"):
@@ -241,14 +334,44 @@ def _references(template: dict) -> list[str]:
     return errors
 
 
-def validate(template: Any) -> list[str]:
-    """Every problem in the template as ``path: message``; an empty list means it is usable."""
+def _class_refs(flt: Any) -> list[str]:
+    if not isinstance(flt, dict):
+        return []
+    out = [flt["class"]] if flt.get("type") == "address-class" and "class" in flt else []
+    for sub in [*(flt.get("filters") or []), flt.get("filter")]:
+        out += _class_refs(sub)
+    return out
+
+
+def _class_loop(classes: dict, name: str, chain: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The chain of address-class filters that leads back to a class already on it."""
+    cls = classes.get(name) or {}
+    for ref in _class_refs(cls.get("match-filter")) + _class_refs(cls.get("exclude-filter")):
+        if ref in chain:
+            if ref == chain[0]:
+                return (*chain, ref)
+            continue  # a loop elsewhere: reported for the classes on it
+        found = _class_loop(classes, ref, (*chain, ref))
+        if found:
+            return found
+    return None
+
+
+def validate(template: Any, fragment: bool = False) -> list[str]:
+    """Every problem in the template as ``path: message``; an empty list means it is usable.
+
+    ``fragment`` checks only the shape of what is there (an included template, or one whose
+    includes are not merged yet): no required tables, no cross-references.
+    """
     if not isinstance(template, dict):
         return ["(template): a pSConfig template is a JSON object"]
     errors = []
-    for error in sorted(_VALIDATOR.iter_errors(template), key=lambda e: list(map(str, e.path))):
+    validator = _FRAGMENT_VALIDATOR if fragment else _VALIDATOR
+    for error in sorted(validator.iter_errors(template), key=lambda e: list(map(str, e.path))):
         for leaf in _leaf_errors(error):
             text = f"{path_text(leaf.absolute_path)}: {_message(leaf)}"
             if text not in errors:
                 errors.append(text)
+    if fragment:
+        return errors
     return errors or _references(template)

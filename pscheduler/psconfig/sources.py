@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from pscheduler.psconfig import schema
+from pscheduler.psconfig import includes, schema
 
 FETCH_TIMEOUT = 20.0
 
@@ -63,20 +63,41 @@ def read_text(source: str) -> str:
         raise SourceError(f"{source}: {exc.strerror}") from None
 
 
-def parse(text: str, source: str) -> dict:
-    """Parsed and validated template, or SourceError listing every problem."""
+def _include_cache(state_dir: str | None) -> str | None:
+    return str(Path(state_dir) / "psconfig-cache") if state_dir else None
+
+
+def parse(
+    text: str, source: str, state_dir: str | None = None, offline: bool = False
+) -> tuple[dict, list[str]]:
+    """The template with its includes merged, validated, and the include warnings; or
+    SourceError listing every problem.  ``state_dir`` keeps remote includes' last good copies;
+    ``offline`` uses only those (never fetches)."""
     try:
         template = json.loads(text)
     except ValueError as exc:
         raise SourceError(f"{source}: invalid JSON: {exc}") from None
+    errors = schema.validate(template, fragment=True)
+    if errors:
+        raise SourceError(f"{source}: " + "; ".join(errors))
+    warnings: list[str] = []
+    if template.get("includes"):
+        try:
+            template, warnings = includes.resolve(
+                template, source, read_text, _include_cache(state_dir), offline
+            )
+        except includes.IncludeError as exc:
+            raise SourceError(f"{source}: {exc}") from None
     errors = schema.validate(template)
     if errors:
         raise SourceError(f"{source}: " + "; ".join(errors))
-    return template
+    return template, warnings
 
 
-def load(source: str) -> dict:
-    return parse(read_text(source), source)
+def load(
+    source: str, state_dir: str | None = None, offline: bool = False
+) -> tuple[dict, list[str]]:
+    return parse(read_text(source), source, state_dir, offline)
 
 
 def remotes(config_dir: str) -> list[dict]:
@@ -125,7 +146,8 @@ def load_all(config_dir: str, state_dir: str) -> list[Loaded]:
     out = []
     for path in local_files(config_dir):
         try:
-            out.append(Loaded(str(path), load(str(path))))
+            template, warnings = load(str(path), state_dir)
+            out.append(Loaded(str(path), template, errors=warnings))
         except SourceError as exc:
             out.append(Loaded(str(path), None, str(exc)))
     for remote in remotes(config_dir):
@@ -133,8 +155,7 @@ def load_all(config_dir: str, state_dir: str) -> list[Loaded]:
         archives = bool(remote.get("configure-archives", False))
         cache = _cache(state_dir, url)
         try:
-            text = read_text(url)
-            template = parse(text, url)
+            template, warnings = parse(read_text(url), url, state_dir)
         except SourceError as exc:
             try:
                 template = json.loads(cache.read_text())
@@ -143,9 +164,12 @@ def load_all(config_dir: str, state_dir: str) -> list[Loaded]:
                 continue
             out.append(Loaded(url, template, str(exc), stale=True, configure_archives=archives))
             continue
+        # The last good copy is the merged template: it stands alone when includes fail too.
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(text)
-        out.append(Loaded(url, template, configure_archives=archives))
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(template))
+        os.replace(tmp, cache)
+        out.append(Loaded(url, template, configure_archives=archives, errors=warnings))
     return out
 
 
@@ -155,7 +179,7 @@ def cached(config_dir: str, state_dir: str) -> list[tuple[str, dict]]:
     out = []
     for path in local_files(config_dir):
         try:
-            out.append((str(path), load(str(path))))
+            out.append((str(path), load(str(path), state_dir, offline=True)[0]))
         except SourceError:
             continue
     for remote in remotes(config_dir):

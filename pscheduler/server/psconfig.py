@@ -39,11 +39,16 @@ def add_parser(sub) -> None:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        template = sources.load(args.source)
+        template, warnings = sources.load(args.source)
     except sources.SourceError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    items, errors = expand.expand(template, set(args.host) if args.host else None)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    hosts = set(args.host) if args.host else None
+    # The named hosts are the "requesting agent" of requesting-agent address classes.
+    requesting = {h: {"address": h} for h in sorted(hosts)} if hosts else None
+    items, errors = expand.expand(template, hosts, requesting)
     for error in errors:
         print(error, file=sys.stderr)
     print(

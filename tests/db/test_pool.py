@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import psycopg2
 import pytest
@@ -139,3 +140,41 @@ def test_close_drops_connections_and_the_database_stays_usable(dsn):
     db.close()
     assert _pid(db) != first
     db.close()
+
+
+def test_a_burst_of_connections_is_closed_once_idle(dsn, monkeypatch):
+    """A burst opens several connections; once idle past IDLE_CLOSE all but KEEP_IDLE close
+    (16 nodes on one PostgreSQL ran out of connections while every peak stayed open)."""
+    from pscheduler.db import _Pool
+
+    monkeypatch.setattr(_Pool, "IDLE_CLOSE", 0.2)
+    db = Database(dsn, "pscheduler-burst", maxconn=6)
+
+    def count() -> int:
+        with db.transaction() as cur:
+            cur.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = %s",
+                ("pscheduler-burst",),
+            )
+            return cur.fetchone()["n"]
+
+    try:
+        barrier = threading.Barrier(5)
+
+        def hold():
+            with db.transaction() as cur:
+                cur.execute("SELECT 1")
+                barrier.wait(timeout=20)
+
+        threads = [threading.Thread(target=hold) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert count() == 5
+        deadline = time.monotonic() + 20
+        while count() > _Pool.KEEP_IDLE + 1 and time.monotonic() < deadline:
+            time.sleep(0.3)  # each use returns a connection, which closes the aged ones
+        assert count() <= _Pool.KEEP_IDLE + 1
+    finally:
+        db.close()

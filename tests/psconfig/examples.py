@@ -59,3 +59,65 @@ def disjoint(unidirectional: bool = False) -> dict:
         t["groups"]["example_group_disjoint"]["unidirectional"] = True
     t["tasks"]["example_task_throughput"]["group"] = "example_group_disjoint"
     return t
+
+
+def _thr_lat(host: str) -> dict:
+    return {
+        f"{host}-thr": {"address": f"{host}-thr.example.net", "tags": ["throughput"]},
+        f"{host}-lat": {"address": f"{host}-lat.example.net", "tags": ["latency"]},
+    }
+
+
+# After the documentation's address-classes example (example-5-classes): two classes picked
+# by tag from the template's own addresses, each the only member of a mesh group.
+CLASSES = {
+    "archives": {
+        "central": {
+            "archiver": "http",
+            "data": {"_url": "https://archive.example.net/logstash", "op": "put"},
+        }
+    },
+    "addresses": {**_thr_lat("host-a"), **_thr_lat("host-b"), **_thr_lat("host-c")},
+    "address-classes": {
+        "throughput": {
+            "data-source": {"type": "current-config"},
+            "match-filter": {"type": "tag", "tag": "throughput"},
+        },
+        "latency": {
+            "data-source": {"type": "current-config"},
+            "match-filter": {"type": "tag", "tag": "latency"},
+        },
+    },
+    "groups": {
+        "group-throughput": {"type": "mesh", "addresses": [{"class": "throughput"}]},
+        "group-latency": {"type": "mesh", "addresses": [{"class": "latency"}]},
+    },
+    "tests": {
+        "throughput": {
+            "type": "throughput",
+            "spec": {"source": "{% address[0] %}", "dest": "{% address[1] %}", "duration": "PT30S"},
+        },
+        "trace": {
+            "type": "trace",
+            "spec": {"source": "{% address[0] %}", "dest": "{% address[1] %}"},
+        },
+    },
+    "schedules": {
+        "PT4H": {"repeat": "PT4H", "sliprand": True, "slip": "PT4H"},
+        "PT10M": {"repeat": "PT10M", "sliprand": True, "slip": "PT10M"},
+    },
+    "tasks": {
+        "task-throughput": {
+            "group": "group-throughput",
+            "test": "throughput",
+            "schedule": "PT4H",
+            "archives": ["central"],
+        },
+        "task-trace": {
+            "group": "group-latency",
+            "test": "trace",
+            "schedule": "PT10M",
+            "archives": ["central"],
+        },
+    },
+}
