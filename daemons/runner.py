@@ -18,6 +18,7 @@ from pscheduler_daemons.loop import install_stop_handlers, run_loop
 from pscheduler.config import Config
 from pscheduler.runs import execute as running
 from pscheduler.runs import gather as gathering
+from pscheduler.runs import stuck
 from pscheduler.tasks import mesh as tasking
 from pscheduler.toolkit.iso8601 import utcnow
 
@@ -57,16 +58,21 @@ class Runner:
             with self.lock:
                 self.in_flight.pop(run_id, None)
 
-    def _collector(self, db):
+    def _collector(self, db, budget: float = gathering.BUDGET):
         """Gathers the other participants' results for the lead's merge (multi-participant)."""
         bind = tasking.default_bind(self.config) if self.config is not None else None
-        return gathering.collector(db, bind)
+        return gathering.collector(db, bind, budget=budget)
 
     def step(self, db, notes) -> float:
         if not self.recovered:
-            orphans = running.recover(db)
-            if orphans:
-                log.warning("Marked %d run(s) left running by a previous runner as failed", orphans)
+            # Runs a previous runner left running fail; those it left in cleanup are merged.
+            found = stuck.recover(db, self._collector(db, budget=stuck.GATHER_AFTER))
+            if any(found.values()):
+                log.warning(
+                    "Runs a previous runner left behind: %(failed)d failed, "
+                    "%(cleanup)d merged from their stored results",
+                    found,
+                )
             self.recovered = True
         for note in notes:
             if note.channel == "run_state":

@@ -9,6 +9,8 @@ from pscheduler_daemons.loop import run_loop
 from pscheduler.config import Config
 from pscheduler.events import log as events
 from pscheduler.peers import queue as httpqueue
+from pscheduler.runs import gather as gathering
+from pscheduler.runs import stuck
 from pscheduler.tasks import mesh as tasking
 
 log = logging.getLogger(__name__)
@@ -18,19 +20,21 @@ _bind: list[str | None] = [None]
 
 def step(db, notes) -> float:
     queue_wait = httpqueue.process(db, _bind[0])
-    missed = db.all("mark_missed")
-    overdue = db.all("mark_overdue")
+    # Runs past their deadline in a transitional state: missed, overdue, stuck cleanups.
+    ended = stuck.sweep(db, gathering.collector(db, _bind[0], budget=stuck.GATHER_AFTER))
+    missed, overdue = ended["missed"], ended["overdue"]
     db.execute("delete_stale_scheduling")
     purged = db.execute("purge_runs")
     tasks = db.execute("purge_tasks")
     events.purge(db)
     if missed:
         db.execute("wake_scheduler")
-    if missed or overdue or purged or tasks:
+    if missed or overdue or ended["cleanup"] or purged or tasks:
         log.info(
-            "Marked %d missed, %d overdue; purged %d run(s), %d task(s)",
-            len(missed),
-            len(overdue),
+            "Marked %d missed, %d overdue, %d stuck cleanup(s) ended; purged %d run(s), %d task(s)",
+            missed,
+            overdue,
+            ended["cleanup"],
             purged,
             tasks,
         )
