@@ -177,7 +177,8 @@ LIMIT 100;
 -- name: run_finish_cleanup
 -- A stuck cleanup finished from what was stored (or failed with why): only if still stuck.
 UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
-       state = %(state)s, errors = coalesce(errors, %(errors)s)
+       result = coalesce(result, %(result_merged)s), state = %(state)s,
+       errors = coalesce(errors, %(errors)s)
 WHERE id = %(id)s AND state = 'cleanup' AND result_merged IS NULL
 RETURNING state;
 
