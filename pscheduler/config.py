@@ -66,8 +66,8 @@ class Config:
     archive_deny: str = ""
     # Seconds an API request waits on the database before it answers 503: statements (and
     # the wait for any answer at all), lock waits, connecting.  Runs are waited for by NOTIFY.
-    api_db_timeout: float = 4.0
-    api_db_lock_timeout: float = 3.0
+    api_db_timeout: float = 3.0
+    api_db_lock_timeout: float = 2.5
     api_db_connect_timeout: float = 2.0
 
     def finish(self) -> Config:

@@ -83,9 +83,14 @@ RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
 UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;
 
 -- name: run_missed_paused
+-- The lead's merged result says it too, so archives taking failed runs are told.
 UPDATE run SET state = 'missed', status = 1,
-       result = '{"succeeded": false, "diags": "System was paused."}'
-WHERE id = %(id)s;
+       result = '{"succeeded": false, "diags": "System was paused."}',
+       result_merged = CASE WHEN t.participant = 0
+           THEN coalesce(run.result_merged, '{"succeeded": false, "error": "System was paused."}')
+           ELSE run.result_merged END
+FROM task t
+WHERE run.id = %(id)s AND t.id = run.task;
 
 -- name: run_store_local
 -- Only a run still the runner's (or canceled, which keeps its state): one the ticker ended
