@@ -38,7 +38,9 @@ def step(db, notes) -> float:
             purged,
             tasks,
         )
-    return min(PERIOD, queue_wait)
+    # A deadline still past after the sweep (a run it could not lock) waits a second.
+    deadline = stuck.next_deadline(db)
+    return min(PERIOD, queue_wait, PERIOD if deadline is None else max(1.0, deadline))
 
 
 def main(config: Config) -> int:

@@ -46,6 +46,14 @@ def sweep(db: Database, collect_remote: Collector | None = None) -> dict[str, in
     return {"missed": missed, "overdue": overdue, "cleanup": finished}
 
 
+def next_deadline(db: Database) -> float | None:
+    """Seconds until ``sweep`` has something to do (0 if overdue already; None: nothing)."""
+    row = db.one("runs_next_deadline", {"grace": GATHER_GRACE})
+    if row is None or row["wait"] is None:
+        return None
+    return max(0.0, float(row["wait"]))
+
+
 def recover(db: Database, collect_remote: Collector | None = None) -> dict[str, int]:
     """At a runner's start: runs the previous runner left running fail; cleanups finish."""
     orphans = len(db.all("runs_orphaned"))

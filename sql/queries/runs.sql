@@ -179,12 +179,26 @@ WHERE r.state = 'cleanup'
 ORDER BY upper(r.times)
 LIMIT 100;
 
+-- name: runs_next_deadline
+-- Seconds until the next run in a transitional state passes its deadline (NULL: none), from
+-- the partial indexes on pending/on-deck/running starts and running/cleanup ends.
+SELECT extract(epoch FROM least(
+           (SELECT min(lower(times)) FROM run WHERE state IN ('pending', 'on-deck'))
+               + c.run_straggle,
+           (SELECT min(upper(times)) FROM run WHERE state = 'running') + c.run_straggle,
+           (SELECT min(upper(times)) FROM run WHERE state = 'cleanup')
+               + c.run_straggle + %(grace)s::interval)
+       - now()) AS wait
+FROM configurables c;
+
 -- name: run_finish_cleanup
 -- A stuck cleanup finished from what was stored (or failed with why): only if still stuck.
-UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
+-- A merged result already there stays (its archivings were made when it appeared).
+UPDATE run SET result_full = coalesce(result_full, %(result_full)s),
+       result_merged = coalesce(result_merged, %(result_merged)s),
        result = coalesce(result, %(result_merged)s), state = %(state)s,
        errors = coalesce(errors, %(errors)s)
-WHERE id = %(id)s AND state = 'cleanup' AND result_merged IS NULL
+WHERE id = %(id)s AND state = 'cleanup'
 RETURNING state;
 
 -- name: delete_stale_scheduling
