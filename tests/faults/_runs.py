@@ -4,11 +4,36 @@ what an archive sink received per run."""
 from __future__ import annotations
 
 import contextlib
+import tempfile
+from pathlib import Path
 
 import psycopg2
 import psycopg2.extras
 
+from pscheduler.toolkit.killpoint import ENV as KILLPOINTS
 from pscheduler.toolkit.vocabulary import UNFINISHED_STATES
+from tests.helpers import ALLOW_LOOPBACK_SINKS, Node
+
+_shared: dict = {}
+
+
+def shared_fault_node(cluster):
+    """For a session fixture: one node for the run fault tests of every module (a node start
+    is the slow part).  Archives may reach loopback sinks, and a file created in
+    ``node.killpoints`` kills the process that reaches the point of that name."""
+    if "node" not in _shared:
+        points = Path(tempfile.mkdtemp(prefix="pscheduler-killpoints-"))
+        env = {**ALLOW_LOOPBACK_SINKS, KILLPOINTS: str(points)}
+        node = Node(cluster.new_database(), env=env)
+        node.killpoints = points
+        _shared["node"] = node.start()
+    yield _shared["node"]
+    node = _shared.pop("node", None)
+    if node is not None:
+        node.cleanup()
+        for leftover in node.killpoints.iterdir():
+            leftover.unlink()
+        node.killpoints.rmdir()
 
 
 @contextlib.contextmanager

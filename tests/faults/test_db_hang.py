@@ -26,22 +26,38 @@ def own_pg_node():
     node.cleanup()
 
 
-def _node_postgres(node) -> list[int]:
-    """The postmaster of the node's own cluster and its children (backends and helpers)."""
+def _postmaster(node) -> int:
+    """The postmaster of the node's own cluster (checked to be that cluster's)."""
     pgdata = Path(node.state_dir) / "pgdata"
     postmaster = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
     cmdline = Path(f"/proc/{postmaster}/cmdline").read_bytes().replace(b"\0", b" ")
     assert str(pgdata).encode() in cmdline, "the pid file names another process"
-    children = []
+    return postmaster
+
+
+def _children(parent: int) -> list[int]:
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError, IndexError, ValueError):
             stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
-                children.append(int(entry.name))
-    assert children, "no backend of the node's PostgreSQL found"
-    return [postmaster, *children]
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry.name))
+    return found
+
+
+def _stop_node_postgres(node) -> list[int]:
+    """SIGSTOP the node's postmaster, then (it can fork no more) its backends and helpers."""
+    postmaster = _postmaster(node)
+    os.kill(postmaster, signal.SIGSTOP)
+    stopped = [postmaster]
+    for pid in _children(postmaster):
+        with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+    assert len(stopped) > 1, "no backend of the node's PostgreSQL found"
+    return stopped
 
 
 def _probe(node) -> tuple[int | str, float, str]:
@@ -61,9 +77,7 @@ def test_hung_database_gives_503_fast_and_recovers(own_pg_node):
     node = own_pg_node
     for _ in range(4):  # pooled connections in both workers
         assert _probe(node)[0] == 200
-    stopped = _node_postgres(node)
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)
+    stopped = _stop_node_postgres(node)
     try:
         probes = [_probe(node) for _ in range(4)]
     finally:

@@ -7,19 +7,23 @@ from __future__ import annotations
 import pytest
 
 from tests.archiving._helpers import Sink
-from tests.faults._runs import received_by_run, runs_of, sql, ticker_passes, transitional
-from tests.helpers import ALLOW_LOOPBACK_SINKS, Node, wait_for
+from tests.faults._runs import (
+    received_by_run,
+    runs_of,
+    shared_fault_node,
+    sql,
+    ticker_passes,
+    transitional,
+)
+from tests.helpers import wait_for
+
+
+@pytest.fixture(scope="session")
+def fault_node(cluster):
+    yield from shared_fault_node(cluster)
+
 
 POINT = "execute-stored"  # pscheduler.runs.execute: after the local store, before the merge
-
-
-@pytest.fixture(scope="module")
-def killable(cluster, tmp_path_factory):
-    points = tmp_path_factory.mktemp("killpoints")
-    env = {**ALLOW_LOOPBACK_SINKS, "PSCHEDULER_KILLPOINTS": str(points)}
-    node = Node(cluster.new_database(), env=env).start()
-    yield node, points
-    node.cleanup()
 
 
 def _runner_pid(node) -> int | None:
@@ -29,8 +33,8 @@ def _runner_pid(node) -> int | None:
         return row["pid"] if row else None
 
 
-def test_runner_killed_between_store_and_merge_loses_nothing(killable):
-    node, points = killable
+def test_runner_killed_between_store_and_merge_loses_nothing(fault_node):
+    node, points = fault_node, fault_node.killpoints
     sink = Sink()
     try:
         before = _runner_pid(node)

@@ -12,8 +12,21 @@ import pytest
 from psycopg2.extras import Json
 
 from tests.archiving._helpers import Sink
-from tests.faults._runs import received_by_run, runs_of, sql, ticker_passes, transitional
-from tests.helpers import ALLOW_LOOPBACK_SINKS, Node, wait_for
+from tests.faults._runs import (
+    received_by_run,
+    runs_of,
+    shared_fault_node,
+    sql,
+    ticker_passes,
+    transitional,
+)
+from tests.helpers import wait_for
+
+
+@pytest.fixture(scope="session")
+def fault_node(cluster):
+    yield from shared_fault_node(cluster)
+
 
 NOOP_LOCAL = {"succeeded": True, "result": {"data": {"n": 7}}}
 
@@ -24,13 +37,6 @@ def sinks():
     yield made
     for sink in made.values():
         sink.close()
-
-
-@pytest.fixture(scope="module")
-def stuck_node(cluster):
-    node = Node(cluster.new_database(), env=dict(ALLOW_LOOPBACK_SINKS)).start()
-    yield node
-    node.cleanup()
 
 
 def _task(node, sinks) -> tuple[str, int]:
@@ -77,10 +83,20 @@ def _force(node, task_id: int, state: str, minutes_ago: int, result=None) -> str
     return run_uuid
 
 
-def test_runs_stuck_past_their_deadline_end_and_are_archived_once(stuck_node, sinks):
-    node = stuck_node
-    with sql(node) as cur:
+@pytest.fixture
+def short_straggle(fault_node):
+    """Runs count as stuck one second after their deadline (30 s by default)."""
+    with sql(fault_node) as cur:
         cur.execute("UPDATE configurables SET run_straggle = 'PT1S'")
+    yield
+    with sql(fault_node) as cur:
+        cur.execute("UPDATE configurables SET run_straggle = DEFAULT")
+
+
+def test_runs_stuck_past_their_deadline_end_and_are_archived_once(
+    fault_node, sinks, short_straggle
+):
+    node = fault_node
     task_uuid, task_id = _task(node, sinks)
     merged = _force(node, task_id, "cleanup", 10, NOOP_LOCAL)
     lost = _force(node, task_id, "cleanup", 9)
