@@ -5,7 +5,7 @@ The loop (woken by NOTIFY run_new and run_state) puts the pending runs due withi
 which sleeps until the earliest start and then starts every run due in that moment in one
 statement.  A waiting run costs a heap entry, not a thread; a started run is executed by a
 bounded worker pool.  A runner killed after claiming loses nothing: its successor hands the
-on-deck runs back to pending at start (``execute.recover``) and claims them again.
+on-deck runs back to pending at start (``stuck.recover``) and claims them again.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.runs import execute as running
 from pscheduler.runs import gather as gathering
+from pscheduler.runs import stuck
 from pscheduler.tasks import mesh as tasking
 from pscheduler.toolkit.iso8601 import utcnow
 
@@ -171,18 +172,23 @@ class Runner:
             with self.lock:
                 self.in_flight.pop(run_id, None)
 
-    def _collector(self, db):
+    def _collector(self, db, budget: float = gathering.BUDGET):
         """Gathers the other participants' results for the lead's merge (multi-participant)."""
         bind = tasking.default_bind(self.config) if self.config is not None else None
-        return gathering.collector(db, bind)
+        return gathering.collector(db, bind, budget=budget)
 
     # ------------------------------------------------------------------ the loop
 
     def step(self, db, notes) -> float:
         if not self.recovered:
-            orphans = running.recover(db)
-            if orphans:
-                log.warning("Marked %d run(s) left running by a previous runner as failed", orphans)
+            # Runs a previous runner left running fail; those it left in cleanup are merged.
+            found = stuck.recover(db, self._collector(db, budget=stuck.GATHER_AFTER))
+            if any(found.values()):
+                log.warning(
+                    "Runs a previous runner left behind: %(failed)d failed, "
+                    "%(cleanup)d merged from their stored results",
+                    found,
+                )
             self.recovered = True
             self.db = db
             self.starter.start()

@@ -9,6 +9,8 @@ from pscheduler_daemons.loop import run_loop
 from pscheduler.config import Config
 from pscheduler.events import log as events
 from pscheduler.peers import queue as httpqueue
+from pscheduler.runs import gather as gathering
+from pscheduler.runs import stuck
 from pscheduler.tasks import mesh as tasking
 
 log = logging.getLogger(__name__)
@@ -20,8 +22,9 @@ _bind: list[str | None] = [None]
 
 def step(db, notes) -> float:
     queue_wait = httpqueue.process(db, _bind[0])
-    missed = db.all("mark_missed")
-    overdue = db.all("mark_overdue")
+    # Runs past their deadline in a transitional state: missed, overdue, stuck cleanups.
+    ended = stuck.sweep(db, gathering.collector(db, _bind[0], budget=stuck.GATHER_AFTER))
+    missed, overdue = ended["missed"], ended["overdue"]
     db.execute("delete_stale_scheduling")
     purged, more = purge_runs(db)
     tasks = db.execute("purge_tasks")
@@ -29,15 +32,20 @@ def step(db, notes) -> float:
     db.execute("run_count_compact")  # keeps the run counters a few rows per task
     if missed:
         db.execute("wake_scheduler")
-    if missed or overdue or purged or tasks:
+    if missed or overdue or ended["cleanup"] or purged or tasks:
         log.info(
-            "Marked %d missed, %d overdue; purged %d run(s), %d task(s)",
-            len(missed),
-            len(overdue),
+            "Marked %d missed, %d overdue, %d stuck cleanup(s) ended; purged %d run(s), %d task(s)",
+            missed,
+            overdue,
+            ended["cleanup"],
             purged,
             tasks,
         )
-    return min(PERIOD, queue_wait, 0.1 if more else PERIOD)
+    if more:
+        return 0.1
+    # A deadline still past after the sweep (a run it could not lock) waits a second.
+    deadline = stuck.next_deadline(db)
+    return min(PERIOD, queue_wait, PERIOD if deadline is None else max(1.0, deadline))
 
 
 def purge_runs(db) -> tuple[int, bool]:

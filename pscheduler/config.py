@@ -29,6 +29,9 @@ _ENV = {
     "api_workers": "PSCHEDULER_API_WORKERS",
     "archive_allow": "PSCHEDULER_ARCHIVE_ALLOW",
     "archive_deny": "PSCHEDULER_ARCHIVE_DENY",
+    "api_db_timeout": "PSCHEDULER_API_DB_TIMEOUT",
+    "api_db_lock_timeout": "PSCHEDULER_API_DB_LOCK_TIMEOUT",
+    "api_db_connect_timeout": "PSCHEDULER_API_DB_CONNECT_TIMEOUT",
 }
 
 
@@ -61,6 +64,11 @@ class Config:
     # Archive destination policy (pscheduler.toolkit.destinations): networks, "unix".
     archive_allow: str = ""
     archive_deny: str = ""
+    # Seconds an API request waits on the database before it answers 503: statements (and
+    # the wait for any answer at all), lock waits, connecting.  Runs are waited for by NOTIFY.
+    api_db_timeout: float = 3.0
+    api_db_lock_timeout: float = 2.5
+    api_db_connect_timeout: float = 2.0
 
     def finish(self) -> Config:
         """Fill the defaults that depend on other settings."""
@@ -130,6 +138,8 @@ class Config:
                 setattr(config, f.name, raw.lower() in ("1", "true", "yes", "on"))
             elif f.type in ("int", int):
                 setattr(config, f.name, int(raw))
+            elif f.type in ("float", float):
+                setattr(config, f.name, float(raw))
             else:
                 setattr(config, f.name, raw)
         return config

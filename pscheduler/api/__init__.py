@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from pscheduler.api.responses import text
 from pscheduler.config import Config
-from pscheduler.db import Database, DatabaseUnavailable, StorageFull
+from pscheduler.db import Database, DatabaseTimeout, DatabaseUnavailable, StorageFull
 from pscheduler.errors import BadRequest, DomainError
 from pscheduler.limits import LimitFile
 from pscheduler.logs import Throttle
@@ -30,6 +30,8 @@ MAX_BODY = 1024 * 1024
 # sees the answer rather than a reset; a Content-Length beyond it gets the 413 at once.
 DRAIN_LIMIT = 16 * MAX_BODY
 _SLASHES = re.compile(r"//+")
+# Seconds a request waits for a free pooled connection (every one busy) before its 503.
+API_WAIT_FOR_CONNECTION = 2.0
 
 
 class _CollapseSlashes:
@@ -114,10 +116,13 @@ def _register_errors(app: Flask) -> None:
         if isinstance(exc, StorageFull) or storage.is_full(state_dir):
             return _storage_full(state_dir, exc)
         _throttle.log(log, logging.WARNING, "db", "%s", exc)
+        why = (
+            "the database did not answer in time"
+            if isinstance(exc, DatabaseTimeout)
+            else "the database cannot be reached"
+        )
         return text(
-            503,
-            "Service unavailable: the database cannot be reached; try again shortly.",
-            headers={"Retry-After": "5"},
+            503, f"Service unavailable: {why}; try again shortly.", headers={"Retry-After": "5"}
         )
 
     @app.errorhandler(OSError)
@@ -156,7 +161,14 @@ def create_app(config: Config | None = None, db: Database | None = None) -> Flas
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions["pscheduler.config"] = config
-    app.extensions["pscheduler.db"] = db or Database(config.dsn or "", "pscheduler-api")
+    app.extensions["pscheduler.db"] = db or Database(
+        config.dsn or "",
+        "pscheduler-api",
+        statement_timeout=config.api_db_timeout,
+        lock_timeout=config.api_db_lock_timeout,
+        connect_timeout=config.api_db_connect_timeout,
+        wait_for_connection=API_WAIT_FOR_CONNECTION,
+    )
     app.extensions["pscheduler.limits"] = LimitFile(config.limits)
     app.url_map.strict_slashes = True
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1  # chunked bodies too (args.body_bytes)

@@ -23,6 +23,8 @@ import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 
+from pscheduler.db import deadline
+
 log = logging.getLogger(__name__)
 
 psycopg2.extensions.register_adapter(dict, psycopg2.extras.Json)
@@ -42,6 +44,10 @@ def _disk_full(exc: Exception) -> bool:
     return isinstance(exc, psycopg2.errors.DiskFull) or "No space left on device" in str(exc)
 
 
+class DatabaseTimeout(DatabaseUnavailable):
+    """The database did not answer in time (statement or lock timeout, or no answer at all)."""
+
+
 def describe_dsn(dsn: str) -> str:
     """Where a DSN points, for one-line error messages (never the password)."""
     try:
@@ -53,10 +59,34 @@ def describe_dsn(dsn: str) -> str:
     return f"{host}:{port}/{params.get('dbname', '')}"
 
 
-def connect_options(application_name: str) -> dict[str, Any]:
+def connect_options(
+    application_name: str,
+    statement_timeout: float | None = None,
+    lock_timeout: float | None = None,
+    connect_timeout: float | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of every connection this process opens (pool and listeners alike):
-    the one place to set connection options."""
-    return {"application_name": application_name, "connect_timeout": 5}
+    the one place to set connection options.
+
+    With a ``statement_timeout`` (seconds) the server ends longer statements (and lock waits
+    after ``lock_timeout``), and the connection itself gives up half a second later when the
+    server does not answer at all (``pscheduler.db.deadline``), or after ``connect_timeout``
+    while connecting.
+    """
+    options: dict[str, Any] = {
+        "application_name": application_name,
+        # libpq counts whole seconds and takes anything under 2 as 2.
+        "connect_timeout": max(2, round(connect_timeout or 5)),
+    }
+    if statement_timeout:
+        settings = [f"-c statement_timeout={int(statement_timeout * 1000)}"]
+        if lock_timeout:
+            settings.append(f"-c lock_timeout={int(lock_timeout * 1000)}")
+        options["options"] = " ".join(settings)
+        options["connection_factory"] = deadline.connection_class(
+            statement_timeout + 0.5, connect_timeout or statement_timeout
+        )
+    return options
 
 
 def unavailable(dsn: str, exc: Exception) -> DatabaseUnavailable:
@@ -145,6 +175,11 @@ class _Pool(psycopg2.pool.ThreadedConnectionPool):
             with contextlib.suppress(Exception):
                 oldest.close()
 
+    def _connect(self, key=None):
+        if "connection_factory" in self._kwargs:
+            deadline.install()  # before its first connection: only timed pools need it
+        return super()._connect(key)
+
 
 def _hung_up(conn: Any) -> bool:
     """Whether the server already closed this idle connection (its socket is readable: an
@@ -174,12 +209,30 @@ class Database:
 
     WAIT_FOR_CONNECTION = 30.0
 
-    def __init__(self, dsn: str, application_name: str = "pscheduler", maxconn: int = 16):
+    def __init__(
+        self,
+        dsn: str,
+        application_name: str = "pscheduler",
+        maxconn: int = 16,
+        *,
+        statement_timeout: float | None = None,
+        lock_timeout: float | None = None,
+        connect_timeout: float | None = None,
+        wait_for_connection: float | None = None,
+    ):
+        """The timeouts (seconds; see ``connect_options``) are for callers that must answer
+        fast, such as the API: a hung database then costs a request a few seconds, not the
+        whole time it is away."""
         self.dsn = dsn
         self.application_name = application_name
         self._maxconn = maxconn
+        self._options = connect_options(
+            application_name, statement_timeout, lock_timeout, connect_timeout
+        )
+        if wait_for_connection is not None:
+            self.WAIT_FOR_CONNECTION = wait_for_connection
         self._slots = threading.BoundedSemaphore(maxconn)
-        self._pool = _Pool(maxconn, dsn, connect_options(application_name))
+        self._pool = _Pool(maxconn, dsn, self._options)
         self._lock = threading.Lock()
         # Connections are stamped with the generation they were opened in; seeing one dead
         # starts a new generation and older idle connections are then dropped as they are
@@ -243,6 +296,16 @@ class Database:
             with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                 yield cur
             conn.commit()
+        except (
+            deadline.NoAnswer,
+            psycopg2.errors.QueryCanceled,
+            psycopg2.errors.LockNotAvailable,
+        ) as exc:
+            broken = True
+            raise DatabaseTimeout(
+                f"Database at {describe_dsn(self.dsn)} did not answer in time: "
+                f"{str(exc).strip()[:200]}"
+            ) from exc
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             if _disk_full(exc):
                 # The connection is sound; only this write failed.
@@ -291,7 +354,7 @@ class Database:
         with self._lock:
             old, self._pool = (
                 self._pool,
-                _Pool(self._maxconn, self.dsn, connect_options(self.application_name)),
+                _Pool(self._maxconn, self.dsn, self._options),
             )
             self._born.clear()
         old.closeall()

@@ -21,6 +21,7 @@ from pscheduler import plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
 from pscheduler.runs import participant as participant_runs
+from pscheduler.toolkit import killpoint
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 from pscheduler.toolkit.jsonval import schema_error
 from pscheduler.toolkit.program import RunControl
@@ -253,15 +254,23 @@ def execute_claimed(
     elif not lead or multi_result:
         state = "finished"
     else:
-        state = {0: "cleanup", 1: "failed"}.get(status, "finished") if status else "cleanup"
+        # The lead waits in cleanup until its merge is stored, whatever the tool's exit: a
+        # runner dying in between leaves one state for pscheduler.runs.stuck to finish
+        # (the original went to failed or finished here, and such a run was never merged).
+        state = "cleanup"
     with db.transaction() as cur:
         cur.execute(
             query("run_store_local"),
             {"id": run_id, "status": status, "result": result, "errors": errors, "state": state},
         )
         row = cur.fetchone()
-    if not lead or multi_result or (row and row["state"] == "canceled"):
-        return row["state"] if row else None
+    if row is None:
+        return None  # the ticker ended it meanwhile (overdue): its failure result stands
+    if not lead or multi_result or row["state"] == "canceled":
+        return row["state"]
+    # Between the two transactions the run is in cleanup with its local result stored; a
+    # runner dying here leaves it to pscheduler.runs.stuck (the fault tests kill it here).
+    killpoint.reached("execute-stored")
     results = [result]
     if len(run["participants"]) > 1 and collect_remote is not None:
         results = collect_remote(run, result)
@@ -280,15 +289,6 @@ def execute_claimed(
         )
         row = cur.fetchone()
     return row["state"] if row else final
-
-
-def recover(db: Database) -> int:
-    """At runner start: runs a dead runner left running cannot be resumed; say so.  Those it
-    had only put on deck had not started: they go back to pending, to be claimed again."""
-    with db.transaction() as cur:
-        cur.execute(query("runs_release_deck"), {"runner": None})
-        cur.execute(query("runs_orphaned"))
-        return len(cur.fetchall())
 
 
 def release_deck(db: Database, runner: str) -> int:

@@ -26,7 +26,11 @@ BUDGET = 15.0  # seconds to wait for the participants' results after the run's e
 SKEW = 1.0  # seconds of clock difference worth flagging
 
 
-def collector(db: Database, fallback_bind: str | None = None) -> Callable[[dict, dict], list]:
+def collector(
+    db: Database, fallback_bind: str | None = None, budget: float = BUDGET
+) -> Callable[[dict, dict], list]:
+    """``budget``: seconds after the run's end to wait for the participants' results."""
+
     def collect(run: dict, local: dict) -> list:
         context = db.one("run_lead_context", {"id": run["id"]})
         if context is None:
@@ -37,7 +41,7 @@ def collector(db: Database, fallback_bind: str | None = None) -> Callable[[dict,
         # Long-poll from now on rather than sleeping until the scheduled end: the merged
         # result is there as soon as every side has finished.
         left = max(0.0, (run["end"] - utcnow()).total_seconds())
-        deadline = time.monotonic() + min(left, 3600) + BUDGET
+        deadline = time.monotonic() + min(left, 3600) + budget
 
         def fetch(host: str) -> dict:
             wait = min(590.0, max(1.0, deadline - time.monotonic()))
@@ -46,7 +50,7 @@ def collector(db: Database, fallback_bind: str | None = None) -> Callable[[dict,
             )
             result = found.get("result") if isinstance(found, dict) else None
             if result is None:
-                raise peers.PeerError(host, f"had no result {BUDGET:g} s after the run's end")
+                raise peers.PeerError(host, f"had no result {budget:g} s after the run's end")
             return result
 
         results = [local]

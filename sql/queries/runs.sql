@@ -95,18 +95,27 @@ RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
 UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;
 
 -- name: run_missed_paused
+-- The lead's merged result says it too, so archives taking failed runs are told.
 UPDATE run SET state = 'missed', status = 1,
-       result = '{"succeeded": false, "diags": "System was paused."}'
-WHERE id = %(id)s;
+       result = '{"succeeded": false, "diags": "System was paused."}',
+       result_merged = CASE WHEN t.participant = 0
+           THEN coalesce(run.result_merged, '{"succeeded": false, "error": "System was paused."}')
+           ELSE run.result_merged END
+FROM task t
+WHERE run.id = %(id)s AND t.id = run.task;
 
 -- name: run_store_local
+-- Only a run still the runner's (or canceled, which keeps its state): one the ticker ended
+-- meanwhile (overdue, with its failure result) returns no row and the runner lets it be.
 UPDATE run SET status = %(status)s, result = %(result)s, errors = %(errors)s, state = %(state)s
-WHERE id = %(id)s RETURNING state;
+WHERE id = %(id)s AND state IN ('running', 'canceled') RETURNING state;
 
 -- name: run_store_merged
+-- The first merge stored wins (the runner's, or the ticker's for a run stuck in cleanup): the
+-- archivings are created once, when result_merged appears.
 UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
        clock_survey = %(clock_survey)s, state = %(state)s
-WHERE id = %(id)s RETURNING state;
+WHERE id = %(id)s AND result_merged IS NULL RETURNING state;
 
 -- name: run_insert_result_record
 INSERT INTO run (uuid, task, times, state, status, result, result_merged, result_full, started)
@@ -114,13 +123,23 @@ VALUES (%(uuid)s, %(task)s, tstzrange(now(), now(), '[]'), 'finished', 0, %(resu
         jsonb_build_array(%(result)s::jsonb), now());
 
 -- name: runs_orphaned
--- Runs a previous runner left running: they cannot be resumed.  (Its on-deck runs had not
--- started: runs_release_deck gives them back.)
-UPDATE run SET state = 'failed', status = 2,
-       errors = 'The runner stopped while this run was in progress',
-       result = coalesce(result, '{"succeeded": false, "error": "The runner stopped while this run was in progress"}')
-WHERE state = 'running'
-RETURNING id;
+-- At the runner's start, runs a previous runner left running cannot be resumed: failed, with
+-- a failure result (the lead's merged one too, so archives taking failed runs learn of it).
+-- (Its on-deck runs had not started: runs_release_deck gives them back first.)
+WITH orphan AS (
+    SELECT r.id, t.participant = 0 AS lead,
+           'The runner stopped while this run was in progress'::text AS reason
+    FROM run r JOIN task t ON t.id = r.task
+    WHERE r.state = 'running'
+    FOR UPDATE OF r
+)
+UPDATE run SET state = 'failed', status = 2, errors = orphan.reason,
+       result = coalesce(run.result, jsonb_build_object('succeeded', false, 'error', orphan.reason)),
+       result_merged = CASE WHEN orphan.lead
+           THEN coalesce(run.result_merged, jsonb_build_object('succeeded', false, 'error', orphan.reason))
+           ELSE run.result_merged END
+FROM orphan WHERE run.id = orphan.id
+RETURNING run.id;
 
 -- name: runs_release_deck
 -- On-deck runs back to pending: a stopping runner's own (runner given), or at a runner's
@@ -156,18 +175,77 @@ RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
           t.scheduling_class, t.duration, t.enabled, false AS paused;
 
 -- name: mark_missed
-UPDATE run SET state = 'missed', status = 1,
-       errors = coalesce(errors, 'The run did not start within ' || c.run_straggle::text || ' of its start time')
-FROM configurables c
-WHERE run.state IN ('pending', 'on-deck') AND lower(run.times) < now() - c.run_straggle
+-- Runs that never started within the straggle: missed, with a failure result (on the lead
+-- also as the merged result, so archives taking failed runs are told).
+WITH due AS (
+    SELECT r.id, t.participant = 0 AS lead,
+           coalesce(r.errors, 'The run did not start within ' || c.run_straggle::text
+                              || ' of its start time') AS reason
+    FROM run r JOIN task t ON t.id = r.task CROSS JOIN configurables c
+    WHERE r.state IN ('pending', 'on-deck') AND lower(r.times) < now() - c.run_straggle
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE run SET state = 'missed', status = 1, errors = due.reason,
+       result = coalesce(run.result, jsonb_build_object('succeeded', false, 'error', due.reason)),
+       result_merged = CASE WHEN due.lead
+           THEN coalesce(run.result_merged, jsonb_build_object('succeeded', false, 'error', due.reason))
+           ELSE run.result_merged END
+FROM due WHERE run.id = due.id
 RETURNING run.id;
 
 -- name: mark_overdue
-UPDATE run SET state = 'overdue',
-       errors = coalesce(errors, 'The run did not report a result within ' || c.run_straggle::text || ' of its end')
-FROM configurables c
-WHERE run.state = 'running' AND upper(run.times) < now() - c.run_straggle
+-- Runs still running past their end plus the straggle (the runner enforces the end, so its
+-- process died or lost the database): overdue, with a failure result as for missed runs.
+WITH due AS (
+    SELECT r.id, t.participant = 0 AS lead,
+           coalesce(r.errors, 'The run did not report a result within ' || c.run_straggle::text
+                              || ' of its end') AS reason
+    FROM run r JOIN task t ON t.id = r.task CROSS JOIN configurables c
+    WHERE r.state = 'running' AND upper(r.times) < now() - c.run_straggle
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE run SET state = 'overdue', errors = due.reason,
+       result = coalesce(run.result, jsonb_build_object('succeeded', false, 'error', due.reason)),
+       result_merged = CASE WHEN due.lead
+           THEN coalesce(run.result_merged, jsonb_build_object('succeeded', false, 'error', due.reason))
+           ELSE run.result_merged END
+FROM due WHERE run.id = due.id
 RETURNING run.id;
+
+-- name: runs_in_cleanup
+-- Runs whose local result is stored but whose merge never was: past the end plus the
+-- straggle plus %(grace)s (the runner's time to gather the participants' results), or every
+-- one of them when %(every)s (at the runner's start, when no runner is merging any).
+SELECT r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.result, r.errors,
+       t.id AS task_id, t.uuid AS task_uuid, t.json AS task_json, t.test_type, t.tool,
+       t.participant, t.participants, t.scheduling_class
+FROM run r JOIN task t ON t.id = r.task CROSS JOIN configurables c
+WHERE r.state = 'cleanup'
+  AND (%(every)s OR upper(r.times) < now() - c.run_straggle - %(grace)s::interval)
+ORDER BY upper(r.times)
+LIMIT 100;
+
+-- name: runs_next_deadline
+-- Seconds until the next run in a transitional state passes its deadline (NULL: none), from
+-- the partial indexes on pending/on-deck/running starts and running/cleanup ends.
+SELECT extract(epoch FROM least(
+           (SELECT min(lower(times)) FROM run WHERE state IN ('pending', 'on-deck'))
+               + c.run_straggle,
+           (SELECT min(upper(times)) FROM run WHERE state = 'running') + c.run_straggle,
+           (SELECT min(upper(times)) FROM run WHERE state = 'cleanup')
+               + c.run_straggle + %(grace)s::interval)
+       - now()) AS wait
+FROM configurables c;
+
+-- name: run_finish_cleanup
+-- A stuck cleanup finished from what was stored (or failed with why): only if still stuck.
+-- A merged result already there stays (its archivings were made when it appeared).
+UPDATE run SET result_full = coalesce(result_full, %(result_full)s),
+       result_merged = coalesce(result_merged, %(result_merged)s),
+       result = coalesce(result, %(result_merged)s), state = %(state)s,
+       errors = coalesce(errors, %(errors)s)
+WHERE id = %(id)s AND state = 'cleanup'
+RETURNING state;
 
 -- name: delete_stale_scheduling
 DELETE FROM run WHERE state = 'scheduling' AND lower(times) < now();
