@@ -435,7 +435,7 @@ def place_task(
 # the horizon is placed a few tasks per transaction, so a new task's first run is committed
 # (and the runner notified) at once rather than after a million other rows.
 SOON = dt.timedelta(minutes=2)
-HORIZON_TASKS = 20
+HORIZON_TASKS = 5  # about 7,000 runs a transaction with a minute's repeat
 
 
 def schedule_pass(
