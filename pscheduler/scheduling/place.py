@@ -195,6 +195,7 @@ def _place_one(
     outcome: Placement,
     verdicts: dict | None = None,
     until: dt.datetime | None = None,
+    budget: int | None = None,
 ) -> dt.datetime | None:
     """Place the runs of one task; returns its new cursor (next ideal start).
 
@@ -202,6 +203,8 @@ def _place_one(
     timeline lock; a run with no answer there is left for the next pass (the cursor stays on
     it) rather than asking the limits under the lock.  ``until`` stops at runs ideally after
     it: the runs due soon are placed (and committed) before the rest of the horizon.
+    ``budget`` bounds the rows of the whole batch (``rows`` is shared): the transaction, and
+    the timeline lock, stay short whatever the tasks' repeat; the rest waits for a next pass.
     """
     margin = task["run_start_margin"]
     earliest = timing.whole_second(now + margin, up=True)
@@ -222,6 +225,8 @@ def _place_one(
         if task["max_runs"] is not None and live >= task["max_runs"]:
             break
         if until is not None and ideal > until and not multi_result:
+            break
+        if budget is not None and len(rows) >= budget:
             break
         if ideal + slip < earliest:
             if len(rows) == first_row and not task["has_runs"]:
@@ -334,7 +339,11 @@ class _Asking:
 
 
 def predict_verdicts(
-    task: dict, now: dt.datetime, limits, until: dt.datetime | None = None
+    task: dict,
+    now: dt.datetime,
+    limits,
+    until: dt.datetime | None = None,
+    budget: int | None = None,
 ) -> dict:
     """The limit system's verdicts for the runs this task will want, asked with no lock held.
 
@@ -356,6 +365,7 @@ def predict_verdicts(
         Placement(),
         verdicts=asking,
         until=until,
+        budget=budget,
     )
     return asking.answers
 
@@ -366,9 +376,10 @@ def place_tasks(
     limits=None,
     now: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    budget: int | None = None,
 ) -> Placement:
-    """Place every run of these tasks that falls within the horizon (or ``until``), in one
-    transaction.
+    """Place every run of these tasks that falls within the horizon (or ``until``, or up to
+    ``budget`` runs), in one transaction.
 
     ``limits`` (a LimitFile) is asked about each run before the timeline lock is taken (a
     url-fetch limit may make an HTTP call); a denied run becomes a non-starter carrying the
@@ -380,7 +391,7 @@ def place_tasks(
     verdicts: dict[int, dict] | None = None
     if limits is not None:
         verdicts = {
-            t["id"]: predict_verdicts(t, now, limits, until)
+            t["id"]: predict_verdicts(t, now, limits, until, budget)
             for t in db.all("tasks_for_limits", {"ids": task_ids})
             if t["next_ideal"] is not None
         }
@@ -403,7 +414,7 @@ def place_tasks(
         for task in tasks:
             answers = None if verdicts is None else verdicts.get(task["id"], {})
             cursor = _place_one(
-                task, timelines, now, limits, rows, preempt, outcome, answers, until
+                task, timelines, now, limits, rows, preempt, outcome, answers, until, budget
             )
             cursors.append((task["id"], cursor))
         if preempt:
@@ -435,7 +446,8 @@ def place_task(
 # the horizon is placed a few tasks per transaction, so a new task's first run is committed
 # (and the runner notified) at once rather than after a million other rows.
 SOON = dt.timedelta(minutes=2)
-HORIZON_TASKS = 20
+HORIZON_TASKS = 5
+HORIZON_ROWS = 5000  # runs per horizon transaction, whatever the tasks' repeat
 
 
 def schedule_pass(
@@ -447,15 +459,16 @@ def schedule_pass(
     if not ids:
         return Placement()
     until = None if within is None else utcnow() + within
+    budget = HORIZON_ROWS if within is None else None
     try:
-        return place_tasks(db, ids, limits, until=until)
+        return place_tasks(db, ids, limits, until=until, budget=budget)
     except psycopg2.errors.ExclusionViolation:
         # Someone else took part of the timeline under us: place the tasks one by one.
         log.warning("Batch placement met a concurrent run; placing tasks one at a time")
         total = Placement()
         for task_id in ids:
             try:
-                done = place_tasks(db, [task_id], limits, until=until)
+                done = place_tasks(db, [task_id], limits, until=until, budget=budget)
             except psycopg2.errors.ExclusionViolation:
                 log.warning("Task %s: placement met a concurrent run; will retry", task_id)
                 continue

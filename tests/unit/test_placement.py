@@ -284,3 +284,10 @@ def test_a_run_without_a_verdict_waits_for_the_next_pass_and_until_stops_early()
     soon: list[tuple] = []
     cursor = _place_one(row, timelines(), NOW, None, soon, set(), Placement(), until=t(130))
     assert [(r[2][0] - NOW).total_seconds() for r in soon] == [10, 70, 130] and cursor == t(190)
+
+
+def test_a_budget_bounds_the_rows_of_a_batch_and_keeps_the_cursor_on_the_next_run():
+    row = task(repeat=s(60), max_runs=None)
+    rows: list[tuple] = []
+    cursor = _place_one(row, timelines(), NOW, None, rows, set(), Placement(), budget=4)
+    assert len(rows) == 4 and cursor == t(250)
