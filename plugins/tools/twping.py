@@ -89,7 +89,7 @@ def pscheduler_tools() -> list[Tool]:
     return [
         Tool(
             enumeration=enumeration(
-                "twping", "Determine latency with TWAMP", tests=["latency", "rtt"], preference=0
+                "twping", "Determine latency with TWAMP", tests=["latency", "rtt"], preference=-10
             ),
             duration=duration,
             run=run,
