@@ -224,9 +224,11 @@ def _common_spec(args) -> dict:
 
 
 def _common_cli(spec: dict) -> list[str]:
+    """The secrets (``_`` keys) are left out: a task's stored CLI is shown to anyone who may
+    read the task, while its ``_`` members are hidden from them."""
     out: list[str] = []
     for key, option in _STRINGS:
-        if spec.get(key) is not None:
+        if spec.get(key) is not None and not key.startswith("_"):
             out += [f"--{option}", str(spec[key])]
     return out
 

@@ -116,7 +116,7 @@ def test_snmpget_matches_the_agent(node, agent, tool):
     assert "ropublic" not in node.session.get(url, timeout=10).text
     assert "ropublic" not in tool_diags(run)
     cli = node.session.get(url + "/cli", timeout=10).json()
-    assert cli[0] == "snmpget" and "--oid" in cli
+    assert cli[0] == "snmpget" and "--oid" in cli and "ropublic" not in cli
 
 
 def test_snmpget_v3_auth_priv(node, agent):
