@@ -116,6 +116,7 @@ def test_agent_keeps_tasks_in_line_with_the_template(pair):
             "ok": True,
             "stale": False,
             "error": None,
+            "warnings": [],
         }
 
         # An edit: the task's test changes -> a new task replaces the old one.
