@@ -8,6 +8,7 @@ Python never builds SQL from strings.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.resources
 import logging
 import re
@@ -117,6 +118,13 @@ class _Pool(psycopg2.pool.ThreadedConnectionPool):
         self.minconn = maxconn
 
 
+def _trim_heap() -> None:
+    """Give freed heap back to the system (glibc keeps it otherwise: a process that once
+    served a burst would keep its peak size)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _hung_up(conn: Any) -> bool:
     """Whether the server already closed this idle connection (its socket is readable: an
     idle pooled connection expects nothing, so that is the FATAL of a dying backend or EOF).
@@ -144,6 +152,11 @@ class Database:
     """
 
     WAIT_FOR_CONNECTION = 30.0
+    # A burst of requests opens up to ``maxconn`` connections, each a PostgreSQL backend of
+    # several MB; once the burst is over those idle beyond ``KEEP_IDLE`` are closed after
+    # ``IDLE_SECONDS`` so the memory comes back (a few stay for the next request).
+    KEEP_IDLE = 2
+    IDLE_SECONDS = 30.0
 
     def __init__(self, dsn: str, application_name: str = "pscheduler", maxconn: int = 16):
         self.dsn = dsn
@@ -157,6 +170,8 @@ class Database:
         # taken (they most likely died in the same restart).
         self._generation = 0
         self._born: dict[int, int] = {}
+        self._last_used: dict[int, float] = {}
+        self._reaper: threading.Thread | None = None
 
     def _take(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, Any]:
         if not self._slots.acquire(timeout=self.WAIT_FOR_CONNECTION):
@@ -197,6 +212,9 @@ class Database:
                 if broken or dead or pool is not self._pool:
                     self._born.pop(id(conn), None)
                     broken = True
+                self._last_used[id(conn)] = time.monotonic()
+                if broken:
+                    self._last_used.pop(id(conn), None)
             try:
                 pool.putconn(conn, close=broken)
             except psycopg2.pool.PoolError:  # closed by close() meanwhile
@@ -205,9 +223,47 @@ class Database:
         finally:
             self._slots.release()
 
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(
+                target=self._reap_forever, name="db-reaper", daemon=True
+            )
+            self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(self.IDLE_SECONDS / 3)
+            with contextlib.suppress(Exception):  # never let housekeeping kill the thread
+                self.reap_idle()
+
+    def reap_idle(self, now: float | None = None) -> int:
+        """Close pooled connections idle for ``IDLE_SECONDS`` beyond the ``KEEP_IDLE`` most
+        recently used; returns how many were closed."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            pool = self._pool
+        victims = []
+        with pool._lock:  # psycopg2's own lock over its idle list (oldest first)
+            idle = pool._pool
+            for conn in list(idle[: max(0, len(idle) - self.KEEP_IDLE)]):
+                if now - self._last_used.get(id(conn), now) >= self.IDLE_SECONDS:
+                    idle.remove(conn)
+                    victims.append(conn)
+        for conn in victims:
+            with self._lock:
+                self._born.pop(id(conn), None)
+                self._last_used.pop(id(conn), None)
+            with contextlib.suppress(Exception):
+                conn.close()
+        if victims:
+            log.debug("Closed %d idle database connections", len(victims))
+            _trim_heap()
+        return len(victims)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extras.RealDictCursor]:
         """A cursor in one transaction: committed on success, rolled back on error."""
+        self._ensure_reaper()
         pool, conn = self._take()
         broken = False
         try:
