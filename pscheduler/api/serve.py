@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
 import signal
 import threading
 
@@ -26,6 +29,15 @@ def _post_worker_init(worker) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
+
+
+def _post_fork(server, worker) -> None:
+    """A worker whose master dies (``kill -9``) stops at once: left running it would hold the
+    listening socket and the restarted master could not bind it for seconds."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != server.pid:  # the master died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Gunicorn(BaseApplication):
@@ -53,6 +65,7 @@ class _Gunicorn(BaseApplication):
             "errorlog": "-",
             "loglevel": "debug" if c.debug else "warning",
             "proc_name": "pscheduler-api",
+            "post_fork": _post_fork,
             "post_worker_init": _post_worker_init,
         }
         if c.tls:

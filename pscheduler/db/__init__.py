@@ -8,6 +8,7 @@ Python never builds SQL from strings.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.resources
 import logging
 import re
@@ -134,51 +135,30 @@ def query(name: str) -> str:
 
 
 class _Pool(psycopg2.pool.ThreadedConnectionPool):
-    """psycopg2's thread-safe pool, opening connections on demand and keeping them a while.
+    """psycopg2's thread-safe pool, opening connections on demand and keeping them.
 
     Out of the box the pool opens ``minconn`` connections at construction (so a process could
     not even start while the database is down) and closes every returned connection beyond
     ``minconn``.  We construct it empty and then raise ``minconn`` to ``maxconn``: connections
-    are opened lazily and every healthy one is kept for reuse -- but one left idle for
-    ``IDLE_CLOSE`` seconds is closed (beyond ``KEEP_IDLE``), so a burst (a mesh agent posting
-    its tasks, a minute's runs starting at once) does not hold its connections for ever: with
-    16 nodes on one PostgreSQL, peak pools kept open exhausted its ``max_connections``.
-    Connections are taken last-in-first-out, so the ones a quieter load no longer needs are
-    the ones that age.
+    are opened lazily and every healthy one is kept for reuse, until ``Database.reap_idle``
+    closes those a burst left idle.
     """
-
-    IDLE_CLOSE = 30.0
-    KEEP_IDLE = 2
 
     def __init__(self, maxconn: int, dsn: str, options: dict[str, Any]):
         super().__init__(0, maxconn, dsn, **options)
         self.minconn = maxconn
-        self._idle_since: dict[int, float] = {}
-
-    def _getconn(self, key: Any = None) -> Any:
-        conn = super()._getconn(key)
-        self._idle_since.pop(id(conn), None)
-        return conn
-
-    def _putconn(self, conn: Any, key: Any = None, close: bool = False) -> None:
-        super()._putconn(conn, key, close)
-        now = time.monotonic()
-        if conn in self._pool:
-            self._idle_since[id(conn)] = now
-        # The oldest idle connections are at the front (getconn pops from the end).
-        while len(self._pool) > self.KEEP_IDLE:
-            oldest = self._pool[0]
-            if now - self._idle_since.get(id(oldest), now) < self.IDLE_CLOSE:
-                break
-            self._pool.pop(0)
-            self._idle_since.pop(id(oldest), None)
-            with contextlib.suppress(Exception):
-                oldest.close()
 
     def _connect(self, key=None):
         if "connection_factory" in self._kwargs:
             deadline.install()  # before its first connection: only timed pools need it
         return super()._connect(key)
+
+
+def _trim_heap() -> None:
+    """Give freed heap back to the system (glibc keeps it otherwise: a process that once
+    served a burst would keep its peak size)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _hung_up(conn: Any) -> bool:
@@ -208,6 +188,11 @@ class Database:
     """
 
     WAIT_FOR_CONNECTION = 30.0
+    # A burst of requests opens up to ``maxconn`` connections, each a PostgreSQL backend of
+    # several MB; once the burst is over those idle beyond ``KEEP_IDLE`` are closed after
+    # ``IDLE_SECONDS`` so the memory comes back (a few stay for the next request).
+    KEEP_IDLE = 2
+    IDLE_SECONDS = 30.0
 
     def __init__(
         self,
@@ -239,6 +224,8 @@ class Database:
         # taken (they most likely died in the same restart).
         self._generation = 0
         self._born: dict[int, int] = {}
+        self._last_used: dict[int, float] = {}
+        self._reaper: threading.Thread | None = None
 
     def _take(self) -> tuple[psycopg2.pool.ThreadedConnectionPool, Any]:
         if not self._slots.acquire(timeout=self.WAIT_FOR_CONNECTION):
@@ -279,6 +266,9 @@ class Database:
                 if broken or dead or pool is not self._pool:
                     self._born.pop(id(conn), None)
                     broken = True
+                self._last_used[id(conn)] = time.monotonic()
+                if broken:
+                    self._last_used.pop(id(conn), None)
             try:
                 pool.putconn(conn, close=broken)
             except psycopg2.pool.PoolError:  # closed by close() meanwhile
@@ -287,9 +277,47 @@ class Database:
         finally:
             self._slots.release()
 
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(
+                target=self._reap_forever, name="db-reaper", daemon=True
+            )
+            self._reaper.start()
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(self.IDLE_SECONDS / 3)
+            with contextlib.suppress(Exception):  # never let housekeeping kill the thread
+                self.reap_idle()
+
+    def reap_idle(self, now: float | None = None) -> int:
+        """Close pooled connections idle for ``IDLE_SECONDS`` beyond the ``KEEP_IDLE`` most
+        recently used; returns how many were closed."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            pool = self._pool
+        victims = []
+        with pool._lock:  # psycopg2's own lock over its idle list (oldest first)
+            idle = pool._pool
+            for conn in list(idle[: max(0, len(idle) - self.KEEP_IDLE)]):
+                if now - self._last_used.get(id(conn), now) >= self.IDLE_SECONDS:
+                    idle.remove(conn)
+                    victims.append(conn)
+        for conn in victims:
+            with self._lock:
+                self._born.pop(id(conn), None)
+                self._last_used.pop(id(conn), None)
+            with contextlib.suppress(Exception):
+                conn.close()
+        if victims:
+            log.debug("Closed %d idle database connections", len(victims))
+            _trim_heap()
+        return len(victims)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extras.RealDictCursor]:
         """A cursor in one transaction: committed on success, rolled back on error."""
+        self._ensure_reaper()
         pool, conn = self._take()
         broken = False
         try:

@@ -195,6 +195,9 @@ class Supervisor:
     def spawn(self, name: str) -> None:
         env = dict(os.environ)
         env.update(self.config.to_env())
+        # One malloc arena per thread (glibc's default, up to 8 per core) keeps the memory of
+        # a burst of threads (event streams, idle connections) long after they are gone.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         self.children[name] = subprocess.Popen(
             [sys.executable, "-m", "pscheduler.server", name],
             env=env,

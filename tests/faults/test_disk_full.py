@@ -92,8 +92,12 @@ def test_disk_full_gives_507_and_recovers(pgdata_template, small_fs):
             what="writes to resume once space was freed",
         )
         print(f"writes resumed {time.monotonic() - began:.1f} s after space was freed")
-        status = node.get("status").json()["host"]
-        assert status["state-dir-full"] is False and status["state-dir-free-bytes"] > 0
+        wait_for(  # /status reads the free space at most once a second
+            lambda: node.get("status").json()["host"]["state-dir-full"] is False,
+            timeout=10,
+            what="/status to see the space freed",
+        )
+        assert node.get("status").json()["host"]["state-dir-free-bytes"] > 0
         url = node.post("tasks", json=idle()).json()
         run = node.session.get(url + "/runs/first", params={"wait-merged": "", "wait": "30"})
         assert run.json()["state"] == "finished"
