@@ -33,8 +33,12 @@ class PollingAcceptWorker(ThreadWorker):
         try:
             client_sock, client_addr = listener.accept()
         except OSError as e:
+            # Out of file descriptors (a low LimitNOFILE): leave the client in the listen
+            # queue rather than end the worker; anything else unexpected still raises.
             if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                raise
+                if e.errno not in (errno.EMFILE, errno.ENFILE):
+                    raise
+                self.log.warning("Cannot accept a connection: %s", e)
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
