@@ -33,12 +33,14 @@ class PollingAcceptWorker(ThreadWorker):
         try:
             client_sock, client_addr = listener.accept()
         except OSError as e:
-            # Out of file descriptors (a low LimitNOFILE): leave the client in the listen
-            # queue rather than end the worker; anything else unexpected still raises.
-            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                if e.errno not in (errno.EMFILE, errno.ENFILE):
-                    raise
-                self.log.warning("Cannot accept a connection: %s", e)
+            # Out of file descriptors (a low LimitNOFILE): hold this many connections at most
+            # from now on (run() stops accepting until one closes; clients wait in the listen
+            # queue) rather than end the worker.  Anything else unexpected still raises.
+            if e.errno in (errno.EMFILE, errno.ENFILE):
+                self.worker_connections = max(1, self.nr_conns)
+                self.log.warning("%s: holding at most %d connections", e, self.nr_conns)
+            elif e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
