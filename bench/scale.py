@@ -45,18 +45,37 @@ ONE_LATER = {
 }
 
 
+def node_pids(node: BenchNode) -> dict[int, bytes]:
+    """Every process of the node, with its command line: the supervisor's session, the
+    embedded PostgreSQL (a session of its own) and its backends."""
+    procs: dict[int, tuple[int, int, bytes]] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            procs[int(pid)] = (
+                int(fields[1]),
+                int(fields[3]),
+                Path(f"/proc/{pid}/cmdline").read_bytes(),
+            )
+        except (OSError, IndexError, ValueError):
+            continue
+    state = node.state.encode()
+    masters = {pid for pid, (_, _, cmd) in procs.items() if state in cmd and b"postgres" in cmd}
+    return {
+        pid: cmd
+        for pid, (ppid, sid, cmd) in procs.items()
+        if sid == node.proc.pid or pid in masters or ppid in masters
+    }
+
+
 def rss(node: BenchNode) -> dict[str, int]:
     """RSS in kB of every process in the node's session, by name (postgres ones summed)."""
     out: dict[str, int] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid, raw in node_pids(node).items():
+        cmd = raw.split(b"\0")
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[3]) != node.proc.pid:  # session id
-                continue
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             status = Path(f"/proc/{pid}/status").read_text()
-        except (OSError, IndexError, ValueError):
+        except OSError:
             continue
         kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS")), 0)
         name = Path(cmd[0].decode() or "?").name
@@ -165,13 +184,10 @@ def cpu_seconds(node: BenchNode) -> dict[str, float]:
     """CPU seconds used so far by the node's API workers, PostgreSQL and the rest."""
     tick = os.sysconf("SC_CLK_TCK")
     out = {"api": 0.0, "postgres": 0.0, "daemons": 0.0}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid, cmd in node_pids(node).items():
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) != node.proc.pid:
-                continue
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError):
             continue
         used = (int(fields[11]) + int(fields[12])) / tick
         group = "postgres" if b"postgres" in cmd.split(b"\0")[0] else "daemons"

@@ -17,16 +17,26 @@ from pscheduler.node import storage
 
 _lock = threading.Lock()
 _last_cpu_sample = 0.0
+_last_cpu_value = 0.0
+_CPU_SPAN = 0.5  # shorter spans between samples say nothing: the last value is answered
 
 
 def _cpu_percent() -> float:
-    """CPU use since the previous call; the first call in a process measures 0.1 s."""
-    global _last_cpu_sample
+    """CPU use since the previous sample; the first call in a process measures 0.1 s.
+
+    Never blocks after that: /status polled many times a second used to measure 0.1 s per
+    request under a lock, so concurrent requests queued 0.1 s each (issue 14).
+    """
+    global _last_cpu_sample, _last_cpu_value
     with _lock:
-        fresh = time.monotonic() - _last_cpu_sample < 0.05 or _last_cpu_sample == 0.0
-        value = psutil.cpu_percent(interval=0.1 if fresh else None)
+        if _last_cpu_sample == 0.0:
+            _last_cpu_value = psutil.cpu_percent(interval=0.1)
+        elif time.monotonic() - _last_cpu_sample >= _CPU_SPAN:
+            _last_cpu_value = psutil.cpu_percent(interval=None)
+        else:
+            return _last_cpu_value
         _last_cpu_sample = time.monotonic()
-    return value
+        return _last_cpu_value
 
 
 def host_status(state_dir: str) -> dict:
