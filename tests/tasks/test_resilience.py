@@ -134,11 +134,18 @@ def _pg_ctl(pgdata: Path, action: str) -> None:
     subprocess.run(cmd, check=True, timeout=60, capture_output=True)
 
 
-def test_database_outage_gives_503_and_the_node_recovers():
-    node = Node(dsn=None)
+def test_database_outage_gives_503_and_the_node_recovers(tmp_path):
+    """A database of the operator's own (``--dsn``: the node does not supervise it) goes
+    away: the API answers 503 naming it, the daemons survive, and when it is back the node
+    works again without a restart.  (The embedded one is restarted by the supervisor: see
+    tests/faults/test_postmaster.py.)"""
+    from pscheduler.db.embedded import start_cluster
+
+    pgdata = tmp_path / "pgdata"
+    server = start_cluster(pgdata)
+    node = Node(dsn=server.get_uri("postgres"))
     try:
         node.start(timeout=90)
-        pgdata = Path(node.state_dir) / "pgdata"
         _pg_ctl(pgdata, "stop")
         r = node.get("tasks")
         assert r.status_code == 503
@@ -154,3 +161,4 @@ def test_database_outage_gives_503_and_the_node_recovers():
         assert run["state"] == "finished"
     finally:
         node.cleanup()
+        server.cleanup()
