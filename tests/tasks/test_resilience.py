@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -162,3 +163,6 @@ def test_database_outage_gives_503_and_the_node_recovers(tmp_path):
     finally:
         node.cleanup()
         server.cleanup()
+        # The handle only knows the postmaster it started; stop the one started here too.
+        with contextlib.suppress(subprocess.SubprocessError):
+            _pg_ctl(pgdata, "stop")
