@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults._runs import shared_fault_node
 from tests.helpers import Node
+
+
+@pytest.fixture(scope="session")
+def fault_node(cluster):
+    """One node for the run-fault tests (stuck runs, runner kill): defined here, so the
+    modules really share it."""
+    yield from shared_fault_node(cluster)
 
 
 @pytest.fixture(scope="session")

@@ -4,24 +4,15 @@ run finishes and is archived exactly once."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.archiving._helpers import Sink
 from tests.faults._runs import (
     received_by_run,
     runs_of,
-    shared_fault_node,
     sql,
     ticker_passes,
     transitional,
 )
 from tests.helpers import wait_for
-
-
-@pytest.fixture(scope="session")
-def fault_node(cluster):
-    yield from shared_fault_node(cluster)
-
 
 POINT = "execute-stored"  # pscheduler.runs.execute: after the local store, before the merge
 

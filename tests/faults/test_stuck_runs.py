@@ -15,18 +15,11 @@ from tests.archiving._helpers import Sink
 from tests.faults._runs import (
     received_by_run,
     runs_of,
-    shared_fault_node,
     sql,
     ticker_passes,
     transitional,
 )
 from tests.helpers import wait_for
-
-
-@pytest.fixture(scope="session")
-def fault_node(cluster):
-    yield from shared_fault_node(cluster)
-
 
 NOOP_LOCAL = {"succeeded": True, "result": {"data": {"n": 7}}}
 
