@@ -197,8 +197,12 @@ def test_program_calls():
         "average_put_time": 11.0, "average_get_time": 8.0, "average_delete_time": 1.0,
     }  # fmt: skip
     argv = dhclient.dhclient_argv({"interface": "eth9", "timeout": "PT3S"}, "/tmp/r")
-    assert argv[:5] == ["dhclient", "-1", "-d", "-v", "-timeout"] and argv[-1] == "eth9"
+    assert argv[:2] == ["dhclient", "-1"] and argv[-1] == "eth9" and "-d" not in argv
     assert "/bin/true" in argv  # the interface is never reconfigured
+    assert argv[argv.index("-cf") + 1] == "/tmp/r/dhclient.conf"  # the give-up time is in there
+    assert dhclient.dhclient_conf({"timeout": "PT3S"}) == "timeout 3;\n"
+    release = dhclient.dhclient_argv({"interface": "eth9"}, "/tmp/r", release=True)
+    assert release[:2] == ["dhclient", "-r"] and release[-3:] == argv[-3:]
     lease = 'lease {\n  interface "eth9";\n  fixed-address 192.0.2.7;\n}\n'
     assert dhclient.leased_address(lease) == "192.0.2.7"
     text, _ = formatted("dhcp", {}, {"succeeded": True, "time": "PT1S", "ip_address": "192.0.2.7"})
