@@ -50,7 +50,10 @@ def new_row(
     test_obj = {"type": test_type, "spec": task["test"]["spec"]}
     test = catalog.test(test_type)
     duration = timing.round_up(plugins.call(catalog.tool(tool), "duration", test_obj))
-    cli = plugins.call(test, "spec_to_cli", task["test"]["spec"])
+    # The stored command line is shown to anyone (no key asked), so it is made from the spec
+    # without its hidden ``_`` members: no plugin's mapping can leak a secret through it.
+    public_spec = {k: v for k, v in task["test"]["spec"].items() if not k.startswith("_")}
+    cli = plugins.call(test, "spec_to_cli", public_spec)
     stored = {k: v for k, v in task.items() if k != "participants"}
     stored.setdefault("schema", 1)
     stored["tool"] = tool
