@@ -104,10 +104,15 @@ def _stream(
                 if not batch:
                     yield ": keepalive\n\n"
                     continue
-                for event in batch:
-                    if event["id"] in replayed:
-                        continue
-                    yield _frame(event, min(event["id"], resume), root)
+                # One write for everything that arrived since the last one: under load a
+                # stream sends a few large TLS records instead of one per event.
+                frames = [
+                    _frame(event, min(event["id"], resume), root)
+                    for event in batch
+                    if event["id"] not in replayed
+                ]
+                if frames:
+                    yield "".join(frames)
     finally:
         slot.release()
 

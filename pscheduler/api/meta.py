@@ -80,10 +80,12 @@ def mtu_safe():
 )
 @bp.get("/status")
 def node_status():
-    body = status.node_status(context.db(), context.limits_status())
+    limits = context.limits_status()
+    with context.db().reading() as db:
+        body = status.node_status(db, limits)
+        agent = psconfig_status.read(db)
     body["host"] = hoststatus.host_status(context.config().state_dir)
     body["clock"] = clock.clock_diagnosis(context.config().ntp_server)
-    agent = psconfig_status.read(context.db())
     if agent is not None:
         body["psconfig"] = agent
     return ok_json(body)

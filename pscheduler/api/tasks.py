@@ -70,10 +70,11 @@ _CREATED_LINKS = {
 @bp.get("/tasks")
 def list_tasks():
     limit, offset = arg_cardinal("limit"), arg_natural("offset")
-    rows = store.list_rows(context.db(), arg_json("json"), limit, offset)
     base = base_url()
     if not arg_boolean("expanded"):
-        return ok_json([f"{base}/{r['uuid']}" for r in rows])
+        uuids = store.list_uuids(context.db(), arg_json("json"), limit, offset)
+        return ok_json([f"{base}/{u}" for u in uuids])
+    rows = store.list_rows(context.db(), arg_json("json"), limit, offset)
     with_detail = arg_boolean("detail")
     return ok_json([wire.task_json(r, f"{base}/{r['uuid']}", with_detail) for r in rows])
 
@@ -114,7 +115,7 @@ def create_task():
 )
 @bp.get("/tasks/<task_uuid>")
 def get_task(task_uuid: str):
-    row = store.get_row(context.db(), task_uuid)
+    row = store.get_row(context.db(), task_uuid, counts=True)
     return ok_json(wire.task_json(row, base_url(), arg_boolean("detail"), context.key()))
 
 

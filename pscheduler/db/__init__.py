@@ -377,6 +377,14 @@ class Database:
             cur.execute(query(name), params)
             return cur.rowcount
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Reads]:
+        """Named queries that share one connection and one transaction: a page made of many
+        figures (``/metrics``, ``/status``) pays one pool checkout and one BEGIN/COMMIT, not
+        one per figure, and its figures agree with each other."""
+        with self.transaction() as cur:
+            yield Reads(cur)
+
     def close(self) -> None:
         """Close every pooled connection; the Database stays usable (it reconnects on use)."""
         with self._lock:
@@ -386,6 +394,25 @@ class Database:
             )
             self._born.clear()
         old.closeall()
+
+
+class Reads:
+    """``Database.one``/``all`` on the cursor of one open transaction (``Database.reading``)."""
+
+    def __init__(self, cur: psycopg2.extras.RealDictCursor):
+        self._cur = cur
+
+    def one(self, name: str, params: Any = None) -> dict | None:
+        self._cur.execute(query(name), params)
+        return self._cur.fetchone()
+
+    def all(self, name: str, params: Any = None) -> list[dict]:
+        self._cur.execute(query(name), params)
+        return self._cur.fetchall()
+
+
+# Either, where a function only reads with named queries.
+Queries = Database | Reads
 
 
 # ---------------------------------------------------------------------------- notifications

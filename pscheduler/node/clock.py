@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import functools
 import re
 import shutil
 import subprocess
@@ -54,10 +55,15 @@ class _Timex(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL("libc.so.6", use_errno=True)
+
+
 def kernel_clock() -> dict | None:
     """The kernel's clock discipline state (``adjtimex`` read-only), None if unreadable."""
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc = _libc()
         timex = _Timex()
         state = libc.adjtimex(ctypes.byref(timex))
     except (OSError, AttributeError):
@@ -119,6 +125,23 @@ def _ntpd() -> dict | None:
     }
 
 
+_DAEMON_TTL = 5.0
+_daemon_lock = threading.Lock()
+_daemon_seen: list = []  # [(monotonic time, view)] once asked
+
+
+def _daemon() -> dict | None:
+    """chrony's or ntpd's view, asked at most every few seconds: a ``chronyc`` process or an
+    NTP exchange per ``/status`` or ``/clock`` would cost more than the rest of the answer."""
+    with _daemon_lock:
+        if _daemon_seen and time.monotonic() - _daemon_seen[0][0] < _DAEMON_TTL:
+            return _daemon_seen[0][1]
+    view = _chrony() or _ntpd()
+    with _daemon_lock:
+        _daemon_seen[:] = [(time.monotonic(), view)]
+    return view
+
+
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="microseconds")
 
@@ -129,7 +152,7 @@ def clock_state() -> dict:
     kernel = kernel_clock()
     synced = bool(kernel and kernel["synchronized"])
     state: dict = {"time": now, "synchronized": synced}
-    daemon = _chrony() or _ntpd()
+    daemon = _daemon()
     state["source"] = daemon["source"] if daemon else "unknown"
     if synced:
         if daemon:

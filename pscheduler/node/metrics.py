@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pscheduler.db import Database, DatabaseUnavailable
+from pscheduler.db import Database, DatabaseUnavailable, Reads
 from pscheduler.logs import Throttle
 from pscheduler.node import storage
 
@@ -137,7 +137,8 @@ class DatabaseCollector:
 
         up = GaugeMetricFamily("pscheduler_database_up", "1 if the database answered this scrape")
         try:
-            families = list(self._families(GaugeMetricFamily))
+            with self.db.reading() as db:
+                families = list(self._families(db, GaugeMetricFamily))
         except DatabaseUnavailable as exc:
             log.warning("Metrics without the database: %s", exc)
             up.add_metric([], 0)
@@ -147,8 +148,7 @@ class DatabaseCollector:
         yield up
         yield from families
 
-    def _families(self, Gauge):  # noqa: N803 - a class passed in
-        db = self.db
+    def _families(self, db: Reads, Gauge):  # noqa: N803 - a class passed in
         runs = Gauge("pscheduler_runs", "Runs in the database, by state", labels=["state"])
         for row in db.all("metrics_runs_by_state"):
             runs.add_metric([row["state"]], row["count"])
@@ -182,6 +182,7 @@ class DatabaseCollector:
         yield overdue
 
         yield from self._window(
+            db,
             "metrics_start_lateness",
             "pscheduler_runner_start_lateness_seconds",
             "How late the runner started runs (started - scheduled start), "
@@ -189,10 +190,11 @@ class DatabaseCollector:
             Gauge,
         )
         yield from self._window(
+            db,
             "metrics_placement_latency",
             "pscheduler_scheduler_placement_latency_seconds",
             "Time from a task's creation to the placement of its first run, "
-            f"tasks added in the last {RECENT_WINDOW}; quantile 1 is the maximum",
+            f"the latest 1000 tasks added in the last {RECENT_WINDOW}; quantile 1 is the maximum",
             Gauge,
         )
 
@@ -211,8 +213,8 @@ class DatabaseCollector:
         g.add_metric([], row["length"])
         yield g
 
-    def _window(self, query: str, name: str, doc: str, Gauge):  # noqa: N803
-        row = self.db.one(query, {"window": RECENT_WINDOW})
+    def _window(self, db: Reads, query: str, name: str, doc: str, Gauge):  # noqa: N803
+        row = db.one(query, {"window": RECENT_WINDOW})
         g = Gauge(name, doc, labels=["quantile"])
         count = Gauge(name.removesuffix("_seconds") + "_window_count", "Samples behind " + name)
         count.add_metric([], row["count"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from pscheduler.db import Database
+from pscheduler.db import Database, Queries
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp
 
 
@@ -17,7 +17,7 @@ def beat(db: Database, name: str, next_time: float, boot: bool = False) -> None:
     )
 
 
-def services(db: Database) -> dict:
+def services(db: Queries) -> dict:
     out = {}
     for row in db.all("heartbeats"):
         out[row["name"]] = {
@@ -31,7 +31,7 @@ def services(db: Database) -> dict:
     return out
 
 
-def node_status(db: Database, limits_status: dict) -> dict:
+def node_status(db: Queries, limits_status: dict) -> dict:
     times = db.one("runs_last_times") or {}
     return {
         "time": format_timestamp(dt.datetime.now(dt.timezone.utc)),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pscheduler.db import Database
+from pscheduler.db import Database, Queries
 from pscheduler.toolkit.iso8601 import format_timestamp
 
 
-def read(db: Database) -> dict | None:
+def read(db: Queries) -> dict | None:
     row = db.one("psconfig_state_get")
     if row is None:
         return None

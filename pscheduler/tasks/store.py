@@ -87,17 +87,20 @@ def insert(db: Database, row: dict) -> None:
         cur.execute(query("task_insert"), row)
 
 
-def find_row(db: Database, task_uuid: str | uuid.UUID) -> dict | None:
-    """The task, or None when unknown; a malformed UUID is a 404 like an unknown route."""
+def find_row(db: Database, task_uuid: str | uuid.UUID, counts: bool = False) -> dict | None:
+    """The task, or None when unknown; a malformed UUID is a 404 like an unknown route.
+
+    ``counts`` adds ``runs`` and ``runs_started`` (what the task's JSON shows), which cost a
+    sum over the task's kept counts that the routes acting on its runs do not need."""
     try:
         value = uuid.UUID(str(task_uuid))
     except ValueError:
         raise NotFound() from None
-    return db.one("task_by_uuid", {"uuid": value})
+    return db.one("task_by_uuid" if counts else "task_row_by_uuid", {"uuid": value})
 
 
-def get_row(db: Database, task_uuid: str | uuid.UUID) -> dict:
-    row = find_row(db, task_uuid)
+def get_row(db: Database, task_uuid: str | uuid.UUID, counts: bool = False) -> dict:
+    row = find_row(db, task_uuid, counts)
     if row is None:
         raise NotFound()
     return row
@@ -107,11 +110,22 @@ def list_rows(
     db: Database, json_filter: Any, limit: int | None = None, offset: int = 0
 ) -> list[dict]:
     """Tasks oldest first, ``limit`` (None: all) from ``offset``; run counts from run_count."""
+    return db.all("task_list", _listing(json_filter, limit, offset))
+
+
+def list_uuids(
+    db: Database, json_filter: Any, limit: int | None = None, offset: int = 0
+) -> list[str]:
+    """The UUIDs of what ``list_rows`` lists, at a fraction of its cost."""
+    return [r["uuid"] for r in db.all("task_uuid_list", _listing(json_filter, limit, offset))]
+
+
+def _listing(json_filter: Any, limit: int | None, offset: int) -> dict:
     if json_filter is not None and not isinstance(json_filter, dict):
         raise BadRequest("Invalid JSON: the filter must be an object")
     if json_filter is not None and "\\u0000" in json.dumps(json_filter):
         raise BadRequest("Invalid JSON: \\u0000 cannot be stored or matched")
-    return db.all("task_list", {"json": json_filter, "limit": limit, "offset": offset})
+    return {"json": json_filter, "limit": limit, "offset": offset}
 
 
 def cancel(db: Database, row: dict) -> None:

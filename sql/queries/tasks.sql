@@ -21,6 +21,10 @@ FROM task t CROSS JOIN LATERAL (
     FROM run_count WHERE run_count.task = t.id) c
 WHERE t.uuid = %(uuid)s;
 
+-- name: task_row_by_uuid
+-- The task alone, for the routes that act on it or its runs (no run counts to sum).
+SELECT t.* FROM task t WHERE t.uuid = %(uuid)s;
+
 -- name: task_list
 -- Counts from run_count; paged in (added, id) order (task_added index); LIMIT NULL is all.
 SELECT t.*,
@@ -29,6 +33,20 @@ FROM task t CROSS JOIN LATERAL (
     SELECT coalesce(sum(n), 0)::bigint AS runs,
            coalesce(sum(n) FILTER (WHERE started), 0)::bigint AS runs_started
     FROM run_count WHERE run_count.task = t.id) c
+WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
+   OR (t.json || jsonb_build_object('detail', jsonb_build_object(
+          'enabled', t.enabled, 'participant', t.participant,
+          'exclusive', t.scheduling_class = 'exclusive',
+          'anytime', t.scheduling_class IN ('background', 'background-multi'),
+          'multi-result', t.scheduling_class = 'background-multi'))) @> %(json)s::jsonb
+ORDER BY t.added, t.id
+LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: task_uuid_list
+-- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode (the
+-- same filter and order as task_list).
+SELECT t.uuid::text AS uuid
+FROM task t
 WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
    OR (t.json || jsonb_build_object('detail', jsonb_build_object(
           'enabled', t.enabled, 'participant', t.participant,
