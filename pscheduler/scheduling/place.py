@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg2
@@ -170,19 +171,31 @@ def timelines_from(rows: list[dict]) -> dict[str, Timeline]:
     return {cls: Timeline(items) for cls, items in found.items()}
 
 
-def load_timelines(cur, start: dt.datetime, end: dt.datetime) -> dict[str, Timeline]:
-    cur.execute(query("active_runs_in_window"), {"start": start, "end": end})
-    return timelines_from(cur.fetchall())
+def blockers(cls: str) -> tuple[str, ...]:
+    """The conflict classes whose runs a run of scheduling class ``cls`` must not overlap."""
+    if cls == "exclusive":
+        return ("exclusive", "normal")
+    if cls == "normal":
+        return ("exclusive",)
+    return ()
+
+
+def load_timelines(
+    cur, start: dt.datetime, end: dt.datetime, classes: Iterable[str] = ("exclusive", "normal")
+) -> dict[str, Timeline]:
+    """The active runs of ``classes`` within [start, end) (the other timelines stay empty):
+    placing normal runs among a day of normal runs reads only the exclusive ones."""
+    rows: list[dict] = []
+    for cls in sorted(set(classes)):
+        cur.execute(query("active_runs_in_window"), {"start": start, "end": end, "class": cls})
+        rows += cur.fetchall()
+    return timelines_from(rows)
 
 
 def blocking(timelines: dict[str, Timeline], cls: str, start, end) -> list[Busy]:
     """The runs a run of class ``cls`` must not overlap, within [start, end)."""
-    if cls == "exclusive":
-        found = timelines["exclusive"].window(start, end) + timelines["normal"].window(start, end)
-        return sorted(found, key=lambda b: b.lower)
-    if cls == "normal":
-        return timelines["exclusive"].window(start, end)
-    return []
+    found = [b for blocker in blockers(cls) for b in timelines[blocker].window(start, end)]
+    return sorted(found, key=lambda b: b.lower)
 
 
 def _place_one(
@@ -407,7 +420,8 @@ def place_tasks(
         end = max(now + t["schedule_horizon"] + t["slip"] + t["duration"] for t in tasks)
         if until is not None:
             end = min(end, max(until + t["slip"] + t["duration"] for t in tasks))
-        timelines = load_timelines(cur, start, end)
+        needed = {c for t in tasks for c in blockers(t["scheduling_class"])}
+        timelines = load_timelines(cur, start, end, needed)
         rows: list[tuple] = []
         preempt: set[int] = set()
         cursors = []

@@ -44,7 +44,7 @@ def runtimes(
     if high <= low:
         return []
     with db.transaction() as cur:
-        timelines = place.load_timelines(cur, low, high)
+        timelines = place.load_timelines(cur, low, high, place.blockers(cls))
     busy = place.blocking(timelines, cls, low, high)
     gaps = place.free_ranges(
         busy,

@@ -86,6 +86,16 @@ def hot_queries(task_id: int, task_uuid: str) -> dict[str, tuple[str, dict[str, 
         ),
         "/schedule (1 hour)": ("schedule_runs", {"start": now, "end": now + window, "task": None}),
         "/monitor?window=10": ("monitor_runs", {"window": 10}),
+        # The ticker's passes: they run every few seconds whatever the API does.
+        "ticker purge runs": ("purge_runs", {"limit": 1000}),
+        "ticker purge tasks": ("purge_tasks", {}),
+        "ticker missed runs": ("mark_missed", {}),
+        "ticker overdue runs": ("mark_overdue", {}),
+        # Placing a normal run reads the exclusive runs around it, not the day's normal ones.
+        "scheduler exclusive timeline": (
+            "active_runs_in_window",
+            {"start": now, "end": now + dt.timedelta(days=1), "class": "exclusive"},
+        ),
         "/m1/workflows/": ("panoptes_task_workflows", {"uuid": None, **groups}),
     }
 
