@@ -60,7 +60,10 @@ class _Gunicorn(BaseApplication):
             "worker_connections": 4096,
             "timeout": 120,
             "graceful_timeout": 5,
-            "keepalive": 5,
+            # An idle kept-alive connection costs a poller entry (worker.py), a TLS handshake
+            # costs milliseconds of CPU: with 500 idle clients a 5 s keep-alive made the node
+            # redo ~100 handshakes a second (bench/scale.py).  30 s, as browsers expect.
+            "keepalive": 30,
             "accesslog": "-" if c.debug else None,
             "errorlog": "-",
             "loglevel": "debug" if c.debug else "warning",

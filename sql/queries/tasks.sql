@@ -33,12 +33,7 @@ FROM task t CROSS JOIN LATERAL (
     SELECT coalesce(sum(n), 0)::bigint AS runs,
            coalesce(sum(n) FILTER (WHERE started), 0)::bigint AS runs_started
     FROM run_count WHERE run_count.task = t.id) c
-WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
-   OR (t.json || jsonb_build_object('detail', jsonb_build_object(
-          'enabled', t.enabled, 'participant', t.participant,
-          'exclusive', t.scheduling_class = 'exclusive',
-          'anytime', t.scheduling_class IN ('background', 'background-multi'),
-          'multi-result', t.scheduling_class = 'background-multi'))) @> %(json)s::jsonb
+WHERE task_matches(t, %(json)s::jsonb)
 ORDER BY t.added, t.id
 LIMIT %(limit)s OFFSET %(offset)s;
 
@@ -47,12 +42,7 @@ LIMIT %(limit)s OFFSET %(offset)s;
 -- same filter and order as task_list).
 SELECT t.uuid::text AS uuid
 FROM task t
-WHERE %(json)s::jsonb IS NULL OR t.json @> %(json)s::jsonb
-   OR (t.json || jsonb_build_object('detail', jsonb_build_object(
-          'enabled', t.enabled, 'participant', t.participant,
-          'exclusive', t.scheduling_class = 'exclusive',
-          'anytime', t.scheduling_class IN ('background', 'background-multi'),
-          'multi-result', t.scheduling_class = 'background-multi'))) @> %(json)s::jsonb
+WHERE task_matches(t, %(json)s::jsonb)
 ORDER BY t.added, t.id
 LIMIT %(limit)s OFFSET %(offset)s;
 
