@@ -122,6 +122,25 @@ def with_schema(base: dict, number: int, extra: dict | None = None, closed: bool
     return schema
 
 
+def result_schema(properties: dict, on_success: list[str]) -> dict:
+    """A test's result schema: the members every result may carry (schema, succeeded, error,
+    diags) and the test's own ``properties``, of which ``on_success`` are required when the
+    run succeeded."""
+    return {
+        "type": "object",
+        "properties": {
+            "schema": {"type": "integer", "enum": [1]},
+            "succeeded": BOOLEAN,
+            "error": {"type": ["string", "null"]},
+            "diags": {"type": ["string", "null"]},
+            **properties,
+        },
+        "required": ["succeeded"],
+        "if": {"properties": {"succeeded": {"const": True}}},
+        "then": {"required": on_success},
+    }
+
+
 def seconds_iso(value: float | None) -> str | None:
     """Seconds as an ISO 8601 duration without exponent notation (``PT0.000247S``)."""
     if value is None:

@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import html
-
 from pscheduler_plugins.common import (
-    BOOLEAN,
     DURATION,
     HOST,
     check_mime,
     cli_args,
     cli_value,
+    dotted,
     enumeration,
+    html_table,
     participants_from,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -29,20 +29,13 @@ _BASE = {
 VERSIONS = {1: with_schema(_BASE, 1)}
 SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
 
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "time": DURATION,
         "ip_address": {"type": ["string", "null"]},
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["time", "ip_address"]},
-}
+    ["time", "ip_address"],
+)
 
 _VALUED = ["host", "host-node", "interface", "timeout"]
 EPILOG = """Example:
@@ -62,13 +55,10 @@ def cli_to_spec(args: list) -> dict:
 
 def result_format(spec: dict, result: dict, mime: str) -> str:
     check_mime(mime)
+    rows = [("Time", result.get("time")), ("IP Address", result.get("ip_address"))]
     if mime == "text/plain":
-        return f"Time ......... {result.get('time')}\nIP Address ... {result.get('ip_address')}\n"
-    return (
-        f"<table><tr><td>Time</td><td>{html.escape(str(result.get('time')))}</td></tr>"
-        f"<tr><td>IP Address</td><td>{html.escape(str(result.get('ip_address')))}</td></tr>"
-        "</table>"
-    )
+        return "".join(dotted(label, value, 13) + "\n" for label, value in rows)
+    return html_table(rows)
 
 
 @hookimpl

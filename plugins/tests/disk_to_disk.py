@@ -14,6 +14,7 @@ from pscheduler_plugins.common import (
     cli_args,
     cli_value,
     enumeration,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -37,21 +38,14 @@ _BASE = {
 VERSIONS = {1: with_schema(_BASE, 1)}
 SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
 
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "time": DURATION,
         "bytes-sent": {"type": "number"},
         "throughput": {"type": "number"},
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["succeeded", "time"]},
-}
+    ["time"],
+)
 
 
 def participants(spec: dict) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 
 from pscheduler_plugins.common import (
-    BOOLEAN,
     CARDINAL,
     HOST,
     IP_PORT,
@@ -14,6 +13,7 @@ from pscheduler_plugins.common import (
     cli_value,
     enumeration,
     participants_from,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -28,19 +28,12 @@ _BASE = {
 VERSIONS = {1: with_schema(_BASE, 1)}
 SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
 
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "mtu": CARDINAL,
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["succeeded", "mtu"]},
-}
+    ["mtu"],
+)
 
 _VALUED = ["source", "source-node", "dest", "port"]
 

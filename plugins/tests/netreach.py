@@ -15,6 +15,7 @@ from pscheduler_plugins.common import (
     cli_value,
     enumeration,
     participants_from,
+    result_schema,
     with_schema,
 )
 
@@ -45,20 +46,13 @@ _BASE = {
 }
 SPEC_SCHEMA = with_schema(_BASE, 1)
 
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "gateway-up": BOOLEAN,
         "network-up": BOOLEAN,
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["succeeded", "network-up"]},
-}
+    ["network-up"],
+)
 
 
 def gateway_address(network, gateway):

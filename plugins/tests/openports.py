@@ -14,6 +14,7 @@ from pscheduler_plugins.common import (
     cli_value,
     enumeration,
     participants_from,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -53,13 +54,8 @@ _SERVICE = {
         for k in ("state", "name", "product", "version", "ostype", "extrainfo")
     },
 }
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "result": {
             "type": "object",
             "additionalProperties": {
@@ -68,10 +64,8 @@ RESULT_SCHEMA = {
             },
         },
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["succeeded", "result"]},
-}
+    ["result"],
+)
 
 _VALUED = ["network", "ports", "source", "source-node", "timeout"]
 

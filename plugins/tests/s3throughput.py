@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 
 from pscheduler_plugins.common import (
-    BOOLEAN,
     CARDINAL,
     DURATION,
     HOST,
@@ -16,6 +15,7 @@ from pscheduler_plugins.common import (
     cli_value,
     enumeration,
     participants_from,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -43,23 +43,16 @@ VERSIONS = {1: with_schema(_BASE, 1)}
 SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
 
 _SECONDS = {"type": "number", "minimum": 0}
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "time": DURATION,
         "average_put_time": _SECONDS,
         "average_get_time": _SECONDS,
         "average_delete_time": _SECONDS,
         "loops": {"type": "array", "items": {"type": "object"}},
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["average_put_time", "average_get_time", "average_delete_time"]},
-}
+    ["average_put_time", "average_get_time", "average_delete_time"],
+)
 
 _VALUED = ["host", "host-node", "url", "bucket", "access-key", "secret-key", "duration",
            "timeout", "iterations", "threads", "object-size"]  # fmt: skip

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 
 from pscheduler_plugins.common import (
-    BOOLEAN,
     DURATION,
     HOST,
     IP_VERSION,
@@ -17,6 +16,7 @@ from pscheduler_plugins.common import (
     cli_args,
     cli_value,
     enumeration,
+    result_schema,
     versioned,
     with_schema,
 )
@@ -40,22 +40,15 @@ _BASE = {
 VERSIONS = {1: with_schema(_BASE, 1), 2: with_schema(_BASE, 2, {"ip-version": IP_VERSION})}
 SPEC_SCHEMA, spec_is_valid = versioned(VERSIONS)
 
-RESULT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "schema": {"type": "integer", "enum": [1]},
-        "succeeded": BOOLEAN,
-        "error": {"type": ["string", "null"]},
-        "diags": {"type": ["string", "null"]},
+RESULT_SCHEMA = result_schema(
+    {
         "dawdled": DURATION,
         "elapsed-time": DURATION,
         "received": STRING,
         "sent": STRING,
     },
-    "required": ["succeeded"],
-    "if": {"properties": {"succeeded": {"const": True}}},
-    "then": {"required": ["succeeded", "dawdled", "elapsed-time", "received", "sent"]},
-}
+    ["dawdled", "elapsed-time", "received", "sent"],
+)
 
 
 def participants(spec: dict) -> dict:
