@@ -69,8 +69,17 @@ def _task() -> dict:
     del members["participants"]
     members["_key"]["description"] = "null unless the task's key was given"
     task = closed(
-        {**members, "href": URL, "detail": {"$ref": "#/components/schemas/TaskDetail"}},
-        optional=tuple(k for k in members if k not in ("test", "tool", "schedule")) + ("detail",),
+        {
+            **members,
+            "href": URL,
+            "detail": {"$ref": "#/components/schemas/TaskDetail"},
+            "latest-run": {
+                "anyOf": [{"$ref": "#/components/schemas/Run"}, {"type": "null"}],
+                "description": "GET /tasks?expanded&latest-run only (an extension)",
+            },
+        },
+        optional=tuple(k for k in members if k not in ("test", "tool", "schedule"))
+        + ("detail", "latest-run"),
     )
     task["description"] = "A task as the API shows it (pscheduler/wire.py task_json)"
     return task

@@ -23,13 +23,19 @@ from pscheduler.api.doc import (
 )
 from pscheduler.api.responses import base_url, ok, ok_json, see_other
 from pscheduler.api.schemas import URL, ref
+from pscheduler.runs import read as runs
+from pscheduler.tasks import access, store
 from pscheduler.tasks import mesh as tasking
-from pscheduler.tasks import store
 
 bp = Blueprint("tasks", __name__)
 
 _DETAIL = boolean("detail", "Add the `detail` object")
 _EXPANDED = boolean("expanded", "Task objects instead of URLs")
+_LATEST_RUN = boolean(
+    "latest-run",
+    "With `expanded`, add `latest-run`: the task's latest run in a final state (as GET of the"
+    " run shows it) or null.  An extension: other pScheduler hosts ignore it",
+)
 _EXAMPLE = {
     "schema": 1,
     "test": {"type": "idle", "spec": {"schema": 1, "duration": "PT1S"}},
@@ -63,6 +69,7 @@ _CREATED_LINKS = {
         ),
         _EXPANDED,
         _DETAIL,
+        _LATEST_RUN,
         *paging("tasks"),
     ],
     operation_id="listTasks",
@@ -74,9 +81,21 @@ def list_tasks():
     if not arg_boolean("expanded"):
         uuids = store.list_uuids(context.db(), arg_json("json"), limit, offset)
         return ok_json([f"{base}/{u}" for u in uuids])
-    rows = store.list_rows(context.db(), arg_json("json"), limit, offset)
+    db = context.db()
+    rows = store.list_rows(db, arg_json("json"), limit, offset)
     with_detail = arg_boolean("detail")
-    return ok_json([wire.task_json(r, f"{base}/{r['uuid']}", with_detail) for r in rows])
+    tasks = [wire.task_json(r, f"{base}/{r['uuid']}", with_detail) for r in rows]
+    if arg_boolean("latest-run"):
+        latest = runs.latest_final(db, [r["id"] for r in rows])
+        me = context.config().node_address
+        for row, task in zip(rows, tasks, strict=True):
+            run = latest.get(row["id"])
+            task["latest-run"] = (
+                None
+                if run is None
+                else access.shown(row, wire.run_json(run, row, task["href"], me), None)
+            )
+    return ok_json(tasks)
 
 
 @doc(

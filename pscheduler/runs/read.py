@@ -28,6 +28,14 @@ def find(db: Database, task_row: dict, ref: str) -> dict | None:
     return db.one("run_by_uuid", {"task": task_row["id"], "uuid": value})
 
 
+def latest_final(db: Database, task_ids: list[int]) -> dict[int, dict]:
+    """Task id -> its latest run in a final state, for listings that show each task's latest
+    result (a mesh grid reads a whole lead in one request instead of one per task)."""
+    if not task_ids:
+        return {}
+    return {r["task"]: r for r in db.all("runs_latest_final", {"tasks": list(task_ids)})}
+
+
 def get(
     db: Database, task_row: dict, ref: str, wait: float, wait_local: bool, wait_merged: bool
 ) -> dict:

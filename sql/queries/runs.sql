@@ -311,6 +311,20 @@ FROM run r JOIN run_state s ON s.name = r.state
 WHERE r.task = %(task)s AND r.state <> 'scheduling' AND lower(r.times) >= now()
 ORDER BY lower(r.times), r.id LIMIT 1;
 
+-- name: runs_latest_final
+-- Each task's latest run that has ended (by start time, not after now), for GET
+-- /tasks?latest-run: one index probe per task on run_task_times, read backwards from now.
+SELECT r.*, lower(r.times) AS start_time, upper(r.times) AS end_time, s.display AS state_display,
+       s.finished AS state_finished
+FROM unnest(%(tasks)s::bigint[]) AS t(id)
+CROSS JOIN LATERAL (
+    SELECT * FROM run
+    WHERE run.task = t.id AND lower(run.times) <= now()
+      AND run.state IN ('finished', 'failed', 'missed', 'nonstart', 'overdue', 'canceled',
+                        'preempted')
+    ORDER BY lower(run.times) DESC, run.id DESC LIMIT 1) r
+JOIN run_state s ON s.name = r.state;
+
 -- name: run_list
 SELECT r.uuid FROM run r
 WHERE r.task = %(task)s AND r.state <> 'scheduling'

@@ -126,9 +126,9 @@ def test_run_page_shows_state_times_and_formatted_result(page, live_node, rtt_ta
     run = wait_for(lambda: _finished(live_node, rtt_task), timeout=30, what="a finished run")[0]
     page.goto(dashboard(live_node, f"run/{rtt_task}/{run}"))
     page.wait_for_selector('#run-state [data-state="finished"]', timeout=10000)
+    # The formatted result is fetched after the page is drawn and written into the frame then.
     frame = page.frame_locator("#result-html")
-    frame.locator("body").wait_for(timeout=10000)
-    assert "127.0.0.1" in frame.locator("body").inner_text()
+    frame.locator("body", has_text="127.0.0.1").wait_for(timeout=10000)
     facts = page.locator("#run-facts").inner_text()
     assert "rtt (tool" in facts and "Start" in facts and "End" in facts
     _shot(page, "run")

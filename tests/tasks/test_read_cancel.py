@@ -67,6 +67,37 @@ def test_list_filter_expanded_and_detail(node):
     assert url in enabled
 
 
+def test_list_with_latest_run(node):
+    """``latest-run`` (our extension) gives each listed task's latest final run as GET shows it."""
+    marker = str(uuid.uuid4())
+    repeating = idle("PT0.1S", repeat="PT1S", **{"max-runs": 2})
+    repeating["reference"] = {"marker": marker, "n": 1}
+    done = post_task(node, repeating)
+    later = idle(start="PT1H")
+    later["reference"] = {"marker": marker, "n": 2}
+    waiting = post_task(node, later)
+    query = {"json": json.dumps({"reference": {"marker": marker}}), "expanded": "1"}
+
+    def listed() -> dict:
+        r = node.get("tasks", params={**query, "latest-run": "1"})
+        assert r.status_code == 200, r.text
+        return {t["href"]: t for t in r.json()}
+
+    def second_finished():
+        runs_ = node.get(done.split("/pscheduler/", 1)[1] + "/runs").json()
+        latest = listed()[done]["latest-run"]
+        return len(runs_) == 2 and latest and latest["href"] == runs_[-1] and latest
+
+    latest = wait_for(second_finished, timeout=30, what="the second run to finish")
+    own = node.session.get(latest["href"], timeout=10).json()
+    assert latest["state"] == own["state"] == "finished"
+    for key in ("start-time", "end-time", "result", "result-merged", "participants", "task-href"):
+        assert latest[key] == own[key], key
+    assert listed()[waiting]["latest-run"] is None
+    # Without the parameter the listing is the original's.
+    assert all("latest-run" not in t for t in node.get("tasks", params=query).json())
+
+
 def test_get_unknown_or_malformed_task_is_404(node):
     assert node.get(f"tasks/{uuid.uuid4()}").status_code == 404
     assert node.get("tasks/not-a-uuid").text == "Resource not found.\n"
