@@ -21,6 +21,9 @@ _CTX.check_hostname = False
 _CTX.verify_mode = ssl.CERT_NONE
 
 
+WINDOW = 10  # seconds per latency window in request_mix's report
+
+
 def _connection(host: str, timeout: float) -> http.client.HTTPSConnection:
     return http.client.HTTPSConnection(host, context=_CTX, timeout=timeout)
 
@@ -36,11 +39,13 @@ def request_mix(
     """Offer ``rate`` requests/s for ``seconds``, cycling through ``endpoints`` (label, method,
     path, body), on ``clients`` keep-alive connections.  Latency runs from the moment a
     request was due (open loop: a slow server makes later requests wait, and that counts).
-    Puts {label: [ms...]}, {label: errors}, and the offered count on ``out``."""
+    Puts {label: [ms...]}, {label: errors}, the offered count, a sample error per label and
+    the p99 of each ``WINDOW`` seconds of due times (where stalls are) on ``out``."""
     due: queue.Queue = queue.Queue()
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     samples: dict[str, str] = {}
+    by_window: dict[int, list[float]] = defaultdict(list)
     lock = threading.Lock()
     deadline = time.monotonic() + seconds + 30  # the last requests get 30 s to finish
 
@@ -70,15 +75,16 @@ def request_mix(
                 conn = None
             elapsed = (time.monotonic() - when) * 1000
             with lock:
+                by_window[int((when - start) // WINDOW)].append(elapsed)
                 if ok:
                     latencies[label].append(elapsed)
                 else:
                     errors[label] += 1
 
+    start = time.monotonic()
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for t in threads:
         t.start()
-    start = time.monotonic()
     offered = 0
     while True:
         now = time.monotonic()
@@ -94,7 +100,10 @@ def request_mix(
     for t in threads:
         t.join(max(0.1, deadline - time.monotonic()))
     with lock:
-        out.put((dict(latencies), dict(errors), offered, samples))
+        windows = [
+            sorted(v)[min(len(v) - 1, int(0.99 * len(v)))] for _, v in sorted(by_window.items())
+        ]
+        out.put((dict(latencies), dict(errors), offered, samples, windows))
 
 
 def idle_connections(host: str, count: int, stop, out) -> None:

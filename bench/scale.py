@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg2
-from _load import idle_connections, request_mix, stream_clients
+from _load import WINDOW, idle_connections, request_mix, stream_clients
 from _node import BenchNode, percentile, request
 
 REPEATING = {
@@ -235,7 +235,7 @@ def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
     )
     proc.start()
     try:
-        latencies, errors, offered, samples = out.get(timeout=seconds + 90)
+        latencies, errors, offered, samples, windows = out.get(timeout=seconds + 90)
     except Exception:  # noqa: BLE001 - a hung phase is reported, not waited for
         print(f"{title}: no result within {seconds + 90:.0f} s")
         proc.kill()
@@ -251,6 +251,7 @@ def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
         print(f"    {label:<28} {pct(latencies.get(label, []))}  errors={errors.get(label, 0)}")
     for label, text in samples.items():
         print(f"    first error of {label}: {text}")
+    print(f"    p99 ms per {WINDOW} s: " + " ".join(f"{w:.0f}" for w in windows))
     print_lateness("    lateness of runs due meanwhile", lateness(dsn, began + 5, time.time()))
     return sum(errors.values()) + unanswered
 
