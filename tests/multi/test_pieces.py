@@ -61,3 +61,33 @@ def test_unreachable_peer_error_names_the_host():
         assert exc.host == "127.0.0.9:1"
     else:
         raise AssertionError("a closed port answered")
+
+
+def test_requests_to_peers_reuse_one_tls_context_and_their_connections(node, monkeypatch):
+    """Each new connection used to build a TLS context and load the CA store into it: in a
+    16-node mesh the schedulers spent most of their CPU there (bench/mesh.py)."""
+    import ssl
+
+    loads = []
+    real = ssl.SSLContext.load_default_certs
+    monkeypatch.setattr(
+        ssl.SSLContext, "load_default_certs", lambda self, *a: loads.append(1) or real(self, *a)
+    )
+    handshakes = []
+    real_wrap = ssl.SSLContext.wrap_socket
+    monkeypatch.setattr(
+        ssl.SSLContext,
+        "wrap_socket",
+        lambda self, *a, **kw: handshakes.append(self) or real_wrap(self, *a, **kw),
+    )
+    # Other peers' pools in between do not push this one's out (a mesh lead talks to many).
+    for i in range(20):
+        assert peers.request("GET", node.address, "/api").json() == 6
+        for other in range(2, 8):
+            try:
+                peers.request("GET", f"127.0.0.{other}:9", "/api", timeout=0.2)
+            except peers.PeerError:
+                pass
+    assert loads == []
+    assert handshakes and set(map(id, handshakes)) == {id(peers._TLS)}
+    assert len(handshakes) <= 2  # kept alive: not one handshake per request
