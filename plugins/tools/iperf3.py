@@ -3,7 +3,8 @@
 Participant 1 runs the server, participant 0 the client; ``loopback: true`` runs both here.
 participant-data: ``{"schema": 3, "iperf3-version"}`` for everybody, plus ``server_port`` and
 a private ``_auth`` from the server side (as the original's iperf3 tool): an RSA key pair in
-PEM, a random 20-character ``username`` and ``password`` and the ``credentials`` line iperf3's
+PEM (renewed hourly), a random 20-character ``username`` and ``password`` (new for every run)
+and the ``credentials`` line iperf3's
 ``--authorized-users-path`` file wants.  The server demands those credentials only when the
 client's participant data has ``schema`` >= 2 (an older client cannot use them); a client uses
 them whenever the server gave them.  The run's output is the test result itself;
@@ -14,6 +15,7 @@ diags.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import json
@@ -25,6 +27,7 @@ import string
 import subprocess
 import tempfile
 import threading
+import time
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -105,7 +108,10 @@ def duration(test: dict) -> dt.timedelta:
     return dt.timedelta(seconds=int(total))
 
 
+@functools.lru_cache(maxsize=1)
 def _version() -> str | None:
+    """iperf3's version, asked once per process: every run's participant data carries it, and
+    a program run per run cost a mesh participant 50 ms of its CPU per placement."""
     try:
         out = subprocess.run(
             ["iperf3", "--version"], capture_output=True, text=True, timeout=5
@@ -122,25 +128,42 @@ def free_port(host: str = "") -> int:
         return sock.getsockname()[1]
 
 
+# The RSA pair that carries a run's credentials from client to server (iperf3 --rsa-*-key-
+# path) is kept for KEY_LIFETIME, as an iperf3 server keeps its key: generating 2048 bits
+# costs 50-700 ms of CPU, once per throughput run placed on this node otherwise.  The user
+# name and password, which are what admit a client, are still new for every run.
+KEY_LIFETIME = 3600.0
+_key_lock = threading.Lock()
+_key: list = []  # [(monotonic time made, private PEM, public PEM)]
+
+
+def _key_pair() -> tuple[str, str]:
+    with _key_lock:
+        if not _key or time.monotonic() - _key[0][0] > KEY_LIFETIME:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private = key.private_bytes(
+                encoding=serialization.Encoding.PEM,
+                format=serialization.PrivateFormat.TraditionalOpenSSL,
+                encryption_algorithm=serialization.NoEncryption(),
+            )
+            public = key.public_key().public_bytes(
+                encoding=serialization.Encoding.PEM,
+                format=serialization.PublicFormat.SubjectPublicKeyInfo,
+            )
+            _key[:] = [(time.monotonic(), private.decode(), public.decode())]
+        return _key[0][1], _key[0][2]
+
+
 def make_auth() -> dict:
     """The server side's credentials for one run, shaped as the original's ``_auth``."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        encoding=serialization.Encoding.PEM,
-        format=serialization.PrivateFormat.TraditionalOpenSSL,
-        encryption_algorithm=serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        encoding=serialization.Encoding.PEM,
-        format=serialization.PublicFormat.SubjectPublicKeyInfo,
-    )
+    private, public = _key_pair()
     username = "".join(secrets.choice(AUTH_CHARS) for _ in range(AUTH_LENGTH))
     password = "".join(secrets.choice(AUTH_CHARS) for _ in range(AUTH_LENGTH))
     # iperf3 keeps sha256 of "{username}password" (braces literal) per user.
     digest = hashlib.sha256(f"{{{username}}}{password}".encode()).hexdigest()
     return {
-        "private": private.decode(),
-        "public": public.decode(),
+        "private": private,
+        "public": public,
         "username": username,
         "password": password,
         "credentials": f"{username},{digest}\n",

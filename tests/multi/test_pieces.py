@@ -81,7 +81,7 @@ def test_requests_to_peers_reuse_one_tls_context_and_their_connections(node, mon
         lambda self, *a, **kw: handshakes.append(self) or real_wrap(self, *a, **kw),
     )
     # Other peers' pools in between do not push this one's out (a mesh lead talks to many).
-    for i in range(20):
+    for _ in range(20):
         assert peers.request("GET", node.address, "/api").json() == 6
         for other in range(2, 8):
             try:

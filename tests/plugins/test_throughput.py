@@ -134,6 +134,21 @@ def test_auth_block_has_the_originals_shape():
     assert public.public_numbers() == private.public_key().public_numbers()
 
 
+def test_credentials_are_new_every_run_and_the_key_pair_is_renewed(monkeypatch):
+    """The RSA pair is kept for an hour (generating one cost up to 700 ms per run on a busy
+    mesh participant); what admits a client, the user name and password, is never reused."""
+    from pscheduler_plugins.tools import iperf3 as module
+
+    iperf3 = get_tool("iperf3")
+    test = {"type": "throughput", "spec": TWO_SIDED}
+    first, second = (iperf3.participant_data(test, 1)["_auth"] for _ in range(2))
+    assert first["private"] == second["private"] and first["public"] == second["public"]
+    assert first["username"] != second["username"] and first["password"] != second["password"]
+    monkeypatch.setattr(module, "KEY_LIFETIME", 0.0)
+    third = iperf3.participant_data(test, 1)["_auth"]
+    assert third["private"] != first["private"] and third["public"] != first["public"]
+
+
 def test_old_client_gets_a_server_without_authorisation():
     """A client whose participant data is schema 1 (an older pScheduler) cannot present
     credentials: the server must not ask for them, and the old client ignores ``_auth``."""
