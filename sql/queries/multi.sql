@@ -4,12 +4,13 @@
 UPDATE task SET enabled = TRUE WHERE uuid = %(uuid)s;
 
 -- name: multi_tasks_to_schedule
--- Enabled tasks this node leads with other participants, due for their next run.
+-- Enabled tasks this node leads with other participants, due for their next run: its window
+-- must end within the horizon (as the original) and begin within multi_horizon (migration 019).
 SELECT t.id, t.uuid, t.next_ideal
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
   AND jsonb_array_length(t.participants) > 1
-  AND t.next_ideal <= now() + c.schedule_horizon - t.slip
+  AND t.next_ideal <= now() + least(c.schedule_horizon - t.slip, c.multi_horizon)
   AND (t.max_runs IS NULL OR t.max_runs > (
         SELECT count(*) FROM run r WHERE r.task = t.id
           AND (r.started IS NOT NULL OR r.state IN ('scheduling', 'pending', 'on-deck', 'running'))))
@@ -17,7 +18,7 @@ ORDER BY t.next_ideal
 LIMIT 100;
 
 -- name: multi_next_task_time
-SELECT min(t.next_ideal - c.schedule_horizon + t.slip) AS due
+SELECT min(t.next_ideal - least(c.schedule_horizon - t.slip, c.multi_horizon)) AS due
 FROM task t CROSS JOIN configurables c
 WHERE t.enabled AND t.participant = 0 AND t.next_ideal IS NOT NULL
   AND jsonb_array_length(t.participants) > 1;

@@ -21,17 +21,19 @@ def idle_on(*nodes) -> dict:
 
 
 @contextlib.contextmanager
-def horizon(node, value: str):
+def horizon(node, value: str, setting: str = "schedule_horizon"):
     """A short schedule horizon, so the lead places each run shortly before it is due."""
     conn = psycopg2.connect(node.dsn)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("UPDATE configurables SET schedule_horizon = %s", (value,))
+            cur.execute(f"SELECT {setting} FROM configurables")
+            (was,) = cur.fetchone()
+            cur.execute(f"UPDATE configurables SET {setting} = %s", (value,))
         yield
     finally:
         with conn.cursor() as cur:
-            cur.execute("UPDATE configurables SET schedule_horizon = 'P1D'")
+            cur.execute(f"UPDATE configurables SET {setting} = %s", (was,))
         conn.close()
 
 
@@ -108,3 +110,25 @@ def test_cancel_while_participant_down_reaches_it_when_back(nodes, ensure_b_up):
         timeout=10,
         what="an empty queue",
     )
+
+
+def test_runs_with_other_participants_are_placed_only_multi_horizon_ahead(nodes):
+    """Each such run costs requests to every participant: a lead places them multi_horizon
+    ahead (here 20 s), not the whole schedule horizon (a day: 8,640 runs of this task), and
+    goes on placing as time passes."""
+    a, b = nodes
+    with horizon(a, "PT20S", "multi_horizon"):
+        started = dt.datetime.now(dt.timezone.utc)
+        task = post_task(a, idle_on(a, b), {"repeat": "PT5S", "slip": "PT2S", "max-runs": 100})
+
+        def three_finished():
+            runs = runs_of(a, task)
+            return runs if sum(r["state"] == "finished" for r in runs) >= 3 else None
+
+        runs = wait_for(three_finished, timeout=60, interval=0.5, what="three finished runs")
+        now = dt.datetime.now(dt.timezone.utc)
+        latest = max(parse_timestamp(r["start-time"]) for r in runs)
+        assert latest <= now + dt.timedelta(seconds=20 + 2 + 2), (latest, now)
+        elapsed = (now - started).total_seconds()
+        assert len(runs) <= (elapsed + 20 + 2) / 5 + 2, len(runs)
+        assert a.delete(f"tasks/{task}").status_code == 200
