@@ -25,6 +25,13 @@ def ok_json(data: Any, status: int = 200) -> Response:
     return Response(dumps(data), status=status, mimetype="application/json")
 
 
+def ok_json_text(encoded: str) -> Response:
+    """JSON the database already encoded: sent as it is, re-encoded only for ``pretty``."""
+    if arg_boolean("pretty"):
+        return ok_json(json.loads(encoded))
+    return Response(encoded + "\n", status=200, mimetype="application/json")
+
+
 def ok(message: str = "OK", mimetype: str | None = None) -> Response:
     return Response(message + "\n", status=200, mimetype=mimetype or "text/html")
 

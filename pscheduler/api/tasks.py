@@ -21,7 +21,7 @@ from pscheduler.api.doc import (
     paging,
     text_error,
 )
-from pscheduler.api.responses import base_url, ok, ok_json, see_other
+from pscheduler.api.responses import base_url, ok, ok_json, ok_json_text, see_other
 from pscheduler.api.schemas import URL, ref
 from pscheduler.runs import read as runs
 from pscheduler.tasks import access, store
@@ -79,8 +79,8 @@ def list_tasks():
     limit, offset = arg_cardinal("limit"), arg_natural("offset")
     base = base_url()
     if not arg_boolean("expanded"):
-        uuids = store.list_uuids(context.db(), arg_json("json"), limit, offset)
-        return ok_json([f"{base}/{u}" for u in uuids])
+        urls = store.list_urls_json(context.db(), base, arg_json("json"), limit, offset)
+        return ok_json_text(urls)
     db = context.db()
     rows = store.list_rows(db, arg_json("json"), limit, offset)
     with_detail = arg_boolean("detail")

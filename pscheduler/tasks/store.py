@@ -113,11 +113,13 @@ def list_rows(
     return db.all("task_list", _listing(json_filter, limit, offset))
 
 
-def list_uuids(
-    db: Database, json_filter: Any, limit: int | None = None, offset: int = 0
-) -> list[str]:
-    """The UUIDs of what ``list_rows`` lists, at a fraction of its cost."""
-    return [r["uuid"] for r in db.all("task_uuid_list", _listing(json_filter, limit, offset))]
+def list_urls_json(
+    db: Database, base: str, json_filter: Any, limit: int | None = None, offset: int = 0
+) -> str:
+    """The URLs of what ``list_rows`` lists (``base``/uuid) as a JSON array, made by the
+    database: at a fraction of its cost, and with no Python object per task."""
+    params = {**_listing(json_filter, limit, offset), "base": base}
+    return db.one("task_uuid_list", params)["urls"]
 
 
 def _listing(json_filter: Any, limit: int | None, offset: int) -> dict:

@@ -38,13 +38,15 @@ ORDER BY t.added, t.id
 LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: task_uuid_list
--- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode (the
--- same filter and order as task_list).
-SELECT t.uuid::text AS uuid
-FROM task t
-WHERE task_matches(t, %(json)s::jsonb)
-ORDER BY t.added, t.id
-LIMIT %(limit)s OFFSET %(offset)s;
+-- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode, and one
+-- row (the JSON array of URLs, as text, sent as it is): with 10,000 tasks, a row and a dict
+-- per task cost the API more than the query.  Same filter and order as task_list.
+SELECT coalesce(json_agg(%(base)s || '/' || t.uuid::text ORDER BY t.added, t.id), '[]')::text
+       AS urls
+FROM (SELECT t.uuid, t.added, t.id FROM task t
+      WHERE task_matches(t, %(json)s::jsonb)
+      ORDER BY t.added, t.id
+      LIMIT %(limit)s OFFSET %(offset)s) t;
 
 -- name: task_disable
 -- Cancelling: future runs go, the current one is canceled; the task stays readable.
