@@ -170,19 +170,24 @@ def stream_clients(host: str, count: int, stop, ready, out) -> None:
             conn.close()
             return
         conn.sock.settimeout(None)  # blocking: the end of the phase shuts the socket down
+        # Read in large pieces and count the events in the raw bytes: a readline per SSE line
+        # kept this process busier than the server it measured (500 streams, ~30k events/s).
+        tail = b""
         while True:
             try:
-                line = response.fp.readline()
+                chunk = response.fp.read1(65536)
             except Exception:  # noqa: BLE001
-                line = b""
-            if not line:
+                chunk = b""
+            if not chunk:
                 if not stop.is_set():
                     with lock:
                         counts["ended"] += 1
                 break
-            if line.startswith(b"data:"):
+            seen = (tail + chunk).count(b"\ndata:") - tail.count(b"\ndata:")
+            tail = chunk[-8:]
+            if seen:
                 with lock:
-                    counts["events"] += 1
+                    counts["events"] += seen
         conn.close()
 
     threads = [threading.Thread(target=read, daemon=True) for _ in range(count)]

@@ -180,8 +180,12 @@ def print_lateness(title: str, figures: dict) -> None:
     )
 
 
-def cpu_seconds(node: BenchNode) -> dict[str, float]:
-    """CPU seconds used so far by the node's API workers, PostgreSQL and the rest."""
+DAEMONS = ("runner", "scheduler", "ticker", "archiver")
+
+
+def cpu_seconds(node: BenchNode, by_daemon: bool = False) -> dict[str, float]:
+    """CPU seconds used so far by the node's API workers, PostgreSQL and the rest (each
+    daemon apart with ``by_daemon``).  A backend that exited takes its seconds with it."""
     tick = os.sysconf("SC_CLK_TCK")
     out = {"api": 0.0, "postgres": 0.0, "daemons": 0.0}
     for pid, cmd in node_pids(node).items():
@@ -193,8 +197,30 @@ def cpu_seconds(node: BenchNode) -> dict[str, float]:
         group = "postgres" if b"postgres" in cmd.split(b"\0")[0] else "daemons"
         if b"server\0api" in cmd or b"pscheduler-api" in cmd:
             group = "api"
-        out[group] += used
+        elif by_daemon and group == "daemons":
+            group = next((d for d in DAEMONS if f"server\0{d}".encode() in cmd), "daemons")
+        out[group] = out.get(group, 0.0) + used
     return out
+
+
+def cpu_windows(node: BenchNode, stop: threading.Event, out: list) -> None:
+    """Per WINDOW seconds, the share of one core each part of the node used (where the time
+    of a latency stall went)."""
+    before = cpu_seconds(node, by_daemon=True)
+    while not stop.wait(WINDOW):
+        now = cpu_seconds(node, by_daemon=True)
+        out.append({k: (now[k] - before.get(k, 0.0)) * 100 / WINDOW for k in now})
+        before = now
+
+
+def print_cpu_windows(windows: list[dict]) -> None:
+    if not windows:
+        return
+    print(
+        f"    CPU % of a core per {WINDOW} s (API, PostgreSQL, each daemon; load generator apart):"
+    )
+    for name in sorted({k for w in windows for k in w}):
+        print(f"      {name:<10}" + " ".join(f"{w.get(name, 0):5.0f}" for w in windows))
 
 
 def cost_per_request(node: BenchNode, endpoints, n: int) -> None:
@@ -226,7 +252,8 @@ def cost_per_request(node: BenchNode, endpoints, n: int) -> None:
         )
 
 
-def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
+def api_phase(node: BenchNode, args, endpoints, title: str) -> int:
+    host, dsn = node.host, node.dsn
     out: multiprocessing.Queue = multiprocessing.Queue()
     seconds = args.load_minutes * 60
     began = time.time()
@@ -234,12 +261,17 @@ def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
         target=request_mix, args=(host, args.rate, seconds, endpoints, args.clients, out)
     )
     proc.start()
+    stop, cpu = threading.Event(), []
+    sampler = threading.Thread(target=cpu_windows, args=(node, stop, cpu), daemon=True)
+    sampler.start()
     try:
         latencies, errors, offered, samples, windows = out.get(timeout=seconds + 90)
     except Exception:  # noqa: BLE001 - a hung phase is reported, not waited for
         print(f"{title}: no result within {seconds + 90:.0f} s")
         proc.kill()
         return 1
+    finally:
+        stop.set()
     proc.join(10)
     served = sum(len(v) for v in latencies.values())
     unanswered = offered - served - sum(errors.values())
@@ -252,6 +284,7 @@ def api_phase(host: str, args, endpoints, title: str, dsn: str) -> int:
     for label, text in samples.items():
         print(f"    first error of {label}: {text}")
     print(f"    p99 ms per {WINDOW} s: " + " ".join(f"{w:.0f}" for w in windows))
+    print_cpu_windows(cpu)
     print_lateness("    lateness of runs due meanwhile", lateness(dsn, began + 5, time.time()))
     return sum(errors.values()) + unanswered
 
@@ -304,7 +337,7 @@ def main() -> int:
         ]
         print(f"4a. cost of each endpoint ({args.cost_requests} sequential requests each):")
         cost_per_request(node, endpoints, args.cost_requests)
-        errors += api_phase(node.host, args, endpoints, "4. API", node.dsn)
+        errors += api_phase(node, args, endpoints, "4. API")
 
         stop = multiprocessing.Event()
         ready = multiprocessing.Event()
@@ -322,7 +355,7 @@ def main() -> int:
             p.start()
         ready.wait(90)
         title = f"5. API with {args.idle} idle connections and {args.streams} streams"
-        errors += api_phase(node.host, args, endpoints, title, node.dsn)
+        errors += api_phase(node, args, endpoints, title)
         stop.set()
         try:
             opened, closed = idle_out.get(timeout=30)
