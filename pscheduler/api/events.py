@@ -58,6 +58,27 @@ def _frame(event: dict, resume: int, root: str) -> str:
     return text
 
 
+_BATCHES_KEPT = 64
+_batches: OrderedDict[tuple, bytes] = OrderedDict()
+
+
+def _batch(batch: list[dict], resume: int, root: str) -> bytes:
+    """A stream that takes every event sends, at a given moment, the same slice of the hub's
+    sequence as every other such stream: its bytes are made once, by the first of them.  With
+    500 streams, making each event's frame per stream kept an API worker's GIL busy (39,000
+    deliveries a second in bench/scale.py).  A slice is known by its ends and length."""
+    key = (batch[0]["id"], batch[-1]["id"], len(batch), resume, root)
+    with _frames_lock:
+        data = _batches.get(key)
+    if data is None:
+        data = "".join(_frame(e, min(e["id"], resume), root) for e in batch).encode()
+        with _frames_lock:
+            _batches[key] = data
+            while len(_batches) > _BATCHES_KEPT:
+                _batches.popitem(last=False)
+    return data
+
+
 class _Slot:
     """One stream's claim on the process's stream threads, released exactly once."""
 
@@ -106,6 +127,9 @@ def _stream(
                     continue
                 # One write for everything that arrived since the last one: under load a
                 # stream sends a few large TLS records instead of one per event.
+                if not filters.tasks and not filters.tests and not filters.kinds and not replayed:
+                    yield _batch(batch, resume, root)
+                    continue
                 frames = [
                     _frame(event, min(event["id"], resume), root)
                     for event in batch
