@@ -155,7 +155,8 @@ def test_tasks_list_filters_by_test(page, live_node, rtt_task):
 
 
 def test_health_page_shows_daemons_clock_counts_and_busy_timeline(page, live_node):
-    post_task(live_node, "idleex", {"duration": "PT30S"}, {"start": iso(soon(120))})
+    task = post_task(live_node, "idleex", {"duration": "PT30S"}, {"start": iso(soon(120))})
+    wait_for(lambda: _runs(live_node, task), timeout=15, what="the exclusive run to be placed")
     page.goto(dashboard(live_node, "health"))
     page.wait_for_selector("#services tr[data-service]", timeout=10000)
     names = page.locator("#services tr[data-service]").evaluate_all(
