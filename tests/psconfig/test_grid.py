@@ -66,7 +66,7 @@ def mesh_template(a, b) -> dict:
     }
 
 
-def test_grid_shows_every_pair_with_its_latest_run(pair, monkeypatch):
+def test_grid_shows_every_pair_with_its_latest_run(pair):
     require_program("ping")
     a, b = pair
     template = mesh_template(a, b)
@@ -107,25 +107,6 @@ def test_grid_shows_every_pair_with_its_latest_run(pair, monkeypatch):
     # c has no node: the pairs it would lead cannot be reached
     assert cells[("127.0.0.4", "127.0.0.2")]["status"] == "unreachable"
     assert cells[("127.0.0.4", "127.0.0.3")]["status"] == "unreachable"
-    # A lead that ignores ``latest-run`` (the original pScheduler) is read run by run, to the
-    # same cells: the grid built here over the same HTTP, with that member dropped.
-    real_listing = grid._lead_tasks
-
-    def original_listing(lead):
-        tasks = real_listing(lead)
-        for task in tasks.values():
-            del task["latest-run"]
-        return tasks
-
-    monkeypatch.setattr(grid, "_lead_tasks", original_listing)
-    older = grid.build(template, "all")["grids"][0]["cells"]
-    monkeypatch.undo()
-    assert {(c["source"], c["destination"]): c["status"] for c in older} == {
-        key: c["status"] for key, c in cells.items()
-    }
-    for cell in older:
-        if cell["status"] == "ok":  # a run at least as recent as the one listed before
-            assert cell["time"] >= cells[(cell["source"], cell["destination"])]["time"]
     # the same grid from B, and thresholds from the request
     strict = {"rtt": {"metric": "mean", "warning": 0.0, "critical": 10000}}
     from_b = b.get("mesh/grid", params={"thresholds": json.dumps(strict)}).json()
