@@ -7,9 +7,9 @@ Query: ``task=<uuid>``, ``test=<type>``, ``kind=<kind>`` (each repeatable or com
     event: <kind>
     data: {"id": .., "time": .., "kind": .., "task": .., "run": .., "test": .., "data": {..}}
 
-A stream holds one gunicorn thread, so each process serves at most ``STREAMS_PER_PROCESS``
-streams (the server gives its workers that many extra threads); one more gets 503 with
-Retry-After and the ordinary API keeps its own threads.
+A stream holds a request thread only until its ``ready`` event is written; then the process's
+stream writer carries it (stream_writer.py).  Each process serves at most
+``STREAMS_PER_PROCESS`` streams; one more gets 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, request
 
-from pscheduler.api import context
+from pscheduler.api import context, stream_writer
 from pscheduler.api.doc import UUID, doc, query, text_error
 from pscheduler.api.responses import root_url, text
 from pscheduler.events import log as events
 
 bp = Blueprint("events", __name__)
 
-# A blocked stream thread costs ~100 kB and no CPU; 512 per process lets 500 clients land on
-# one worker (the kernel does not spread connections evenly over the workers).
-STREAMS_PER_PROCESS = 512
+# A stream costs its socket, a subscription and at most stream_writer.BUFFER_MAX of unsent
+# bytes; 1,024 per process lets 1,000 clients land on one worker (the kernel does not spread
+# connections evenly over the workers).
+STREAMS_PER_PROCESS = 1024
 KEEPALIVE = 10.0  # seconds between comments on a quiet stream (finds departed clients)
 RETRY_MS = 2000
 
@@ -79,66 +80,101 @@ def _batch(batch: list[dict], resume: int, root: str) -> bytes:
     return data
 
 
-class _Slot:
-    """One stream's claim on the process's stream threads, released exactly once."""
+class _Held:
+    """What one stream holds (a slot of the process's streams and its subscription), given
+    back exactly once: by the request when the stream ends in its thread, by the writer
+    when it was handed over."""
 
-    def __init__(self) -> None:
+    def __init__(self, hub: events.Hub) -> None:
+        self.hub = hub
+        self.sub: events.Subscription | None = None
+        self.handed_over = False
         self._held = True
         self._lock = threading.Lock()
 
     def release(self) -> None:
         with self._lock:
-            if self._held:
-                self._held = False
-                _slots.release()
+            if not self._held:
+                return
+            self._held = False
+        if self.sub is not None:
+            self.hub.close(self.sub)
+        _slots.release()
+
+    def release_unless_handed_over(self) -> None:
+        if not self.handed_over:
+            self.release()
 
 
-def _stream(
-    hub: events.Hub, db, filters: events.Filters, after: int | None, root: str, slot: _Slot
-):
+def _renderer(filters: events.Filters, replayed: set[int], root: str):
+    """How a stream turns the events it takes into bytes: one write for everything that
+    arrived since the last one (under load a few large TLS records instead of one per
+    event), shared by every stream that takes everything."""
+    everything = not filters.tasks and not filters.tests and not filters.kinds
+
+    def render(batch: list[dict], resume: int) -> bytes:
+        if everything and not replayed:
+            return _batch(batch, resume, root)
+        return "".join(
+            _frame(event, min(event["id"], resume), root)
+            for event in batch
+            if event["id"] not in replayed
+        ).encode()
+
+    return render
+
+
+def _farewell(sub: events.Subscription) -> bytes | None:
+    if sub.overflowed:
+        note = {"reason": "client too slow; reconnect with Last-Event-ID"}
+        return f"event: reset\ndata: {json.dumps(note)}\n\n".encode()
+    return None
+
+
+def _stream(db, filters: events.Filters, after: int | None, root: str, held: _Held, detach):
     try:
-        with hub.subscribe(filters) as (sub, upto):
-            yield f"retry: {RETRY_MS}\n: pscheduler events\n\n"
-            replayed: set[int] = set()
-            resume = sub.resume_id
-            if after is not None and after < upto:
-                rows, purged = events.replay(db, filters, after, upto)
-                if purged:
-                    note = {"reason": "events before this one were purged", "after": after}
-                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
-                for row in rows:
-                    replayed.add(row["id"])
-                    yield _frame(row, row["id"], root)
-                if rows and len(rows) >= events.REPLAY_MAX:
-                    note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
-                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
-                    return
-                resume = max(resume, rows[-1]["id"]) if rows else resume
-            ready = {"resume": max(resume, after or 0) if after is not None else resume}
-            yield f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n"
-            while not sub.closed:
-                batch, resume = sub.take(KEEPALIVE)
-                if sub.overflowed:
-                    note = {"reason": "client too slow; reconnect with Last-Event-ID"}
-                    yield f"event: reset\ndata: {json.dumps(note)}\n\n"
-                    return
-                if not batch:
-                    yield ": keepalive\n\n"
-                    continue
-                # One write for everything that arrived since the last one: under load a
-                # stream sends a few large TLS records instead of one per event.
-                if not filters.tasks and not filters.tests and not filters.kinds and not replayed:
-                    yield _batch(batch, resume, root)
-                    continue
-                frames = [
-                    _frame(event, min(event["id"], resume), root)
-                    for event in batch
-                    if event["id"] not in replayed
-                ]
-                if frames:
-                    yield "".join(frames)
+        sub, upto = held.hub.open(filters)
+        held.sub = sub
+        yield f"retry: {RETRY_MS}\n: pscheduler events\n\n"
+        replayed: set[int] = set()
+        resume = sub.resume_id
+        if after is not None and after < upto:
+            rows, purged = events.replay(db, filters, after, upto)
+            if purged:
+                note = {"reason": "events before this one were purged", "after": after}
+                yield f"event: reset\ndata: {json.dumps(note)}\n\n"
+            for row in rows:
+                replayed.add(row["id"])
+                yield _frame(row, row["id"], root)
+            if rows and len(rows) >= events.REPLAY_MAX:
+                note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
+                yield f"event: reset\ndata: {json.dumps(note)}\n\n"
+                return
+            resume = max(resume, rows[-1]["id"]) if rows else resume
+        ready = {"resume": max(resume, after or 0) if after is not None else resume}
+        yield f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n"
+        render = _renderer(filters, replayed, root)
+        # Everything so far has been written: from here the process's writer carries the
+        # stream and this thread goes back to serving requests (stream_writer.py).
+        handover = detach() if detach is not None else None
+        if handover is not None:
+            sock, chunked = handover
+            held.handed_over = True
+            stream_writer.writer().add(
+                stream_writer.Stream(sock, chunked, sub, render, _farewell, held.release, KEEPALIVE)
+            )
+            return
+        while not sub.closed:  # a server that cannot hand over: the stream keeps this thread
+            batch, resume = sub.take(KEEPALIVE)
+            last = _farewell(sub)
+            if last:
+                yield last
+                return
+            data = render(batch, resume) if batch else b": keepalive\n\n"
+            if data:
+                yield data
     finally:
-        slot.release()
+        held.release_unless_handed_over()
 
 
 @doc(
@@ -186,12 +222,13 @@ def event_stream():
             " try again shortly.",
             headers={"Retry-After": "5"},
         )
-    slot = _Slot()
-    hub = events.hub(context.config().dsn or "")
+    held = _Held(events.hub(context.config().dsn or ""))
+    detach = request.environ.get("pscheduler.detach")
     response = Response(
-        _stream(hub, context.db(), filters, after, root_url(), slot),
+        _stream(context.db(), filters, after, root_url(), held, detach),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    response.call_on_close(slot.release)
+    # A stream whose generator never ran (the client left first) still gives its slot back.
+    response.call_on_close(held.release_unless_handed_over)
     return response

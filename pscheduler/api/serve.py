@@ -11,7 +11,6 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
-from pscheduler.api.events import STREAMS_PER_PROCESS
 from pscheduler.config import Config
 from pscheduler.events import log as events
 
@@ -67,11 +66,11 @@ class _Gunicorn(BaseApplication):
             "workers": c.api_workers,
             # gthread whose new connections wait on the poller, not in a thread (worker.py).
             "worker_class": "pscheduler.api.worker.PollingAcceptWorker",
-            # Each event stream holds a thread: give streams their own share on top of the
-            # 32 that serve ordinary requests (pscheduler/api/events.py caps streams).
-            "threads": 32 + STREAMS_PER_PROCESS,
+            # An event stream holds a thread only while it replays what its client missed
+            # (then the stream writer carries it; pscheduler/api/events.py caps streams).
+            "threads": 64,
             # Connections a worker holds before it stops accepting: idle and kept-alive ones
-            # cost a poller entry each, streams a thread.
+            # cost a poller entry each (streams are not counted once handed over).
             "worker_connections": 4096,
             "timeout": 120,
             "graceful_timeout": 5,

@@ -11,8 +11,11 @@ readable, and one that stays silent for the keep-alive time is closed.
 Why not gevent: psycopg2 would need psycogreen and every module (the notification fan-out,
 the pool's locks, plugins that run programs) monkey-patched, and a CPU-bound request (task
 validation, limits) would stall every connection of its worker instead of sharing the GIL.
-Idle sockets were the only thing threads did badly, and this fixes that; an event stream
-still holds a thread (blocked, no CPU, ~100 kB), so pscheduler/api/events.py allows 512.
+Idle sockets were the only thing threads did badly, and this fixes that.  Event streams
+were the other: a thread each, all woken for every batch of events.  A request may now take
+its connection away from the worker (``environ["pscheduler.detach"]``, used by the event
+stream once its preamble is written): the worker then neither ends the response nor closes
+or reuses the socket, and the process's stream writer (stream_writer.py) carries it.
 Measured with 500 idle connections and 500 streams open (bench/scale.py, a machine at load
 ~370): gthread let 244 of 500 streams get 503 and 9 of 40 GET /api wait over 1 s (3.8 s
 max); this worker served all 500 streams and no GET /api over 131 ms.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import selectors
+import threading
 import time
 from functools import partial
 
@@ -29,6 +33,11 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 
 class PollingAcceptWorker(ThreadWorker):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._detached: set = set()  # sockets handed over by their request, not yet finished
+        self._detached_lock = threading.Lock()
+
     def accept(self, listener) -> None:
         try:
             client_sock, client_addr = listener.accept()
@@ -50,3 +59,34 @@ class PollingAcceptWorker(ThreadWorker):
         self.poller.register(
             client_sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app = self.wsgi
+
+        def with_detach(environ, start_response):
+            environ["pscheduler.detach"] = partial(self._detach, start_response.__self__)
+            return app(environ, start_response)
+
+        self.wsgi = with_detach
+
+    def _detach(self, resp) -> tuple[object, bool]:
+        """Give the response's socket to the caller (in the request's thread, once the
+        headers and everything written so far are out): gunicorn writes no closing chunk,
+        keeps no connection for another request, and ``finish_request`` does not close it.
+        Returns the socket and whether the response is chunked."""
+        chunked = resp.chunked
+        resp.chunked = False
+        resp.force_close()
+        with self._detached_lock:
+            self._detached.add(resp.sock)
+        return resp.sock, chunked
+
+    def finish_request(self, conn, fs) -> None:
+        with self._detached_lock:
+            detached = conn.sock in self._detached
+            self._detached.discard(conn.sock)
+        if detached:
+            self.nr_conns -= 1  # no longer this worker's connection
+            return
+        super().finish_request(conn, fs)

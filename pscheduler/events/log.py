@@ -17,13 +17,12 @@ hands to clients is the highest id below every open hole, so a client that recon
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pscheduler.db import Database, DatabaseUnavailable
@@ -133,7 +132,8 @@ def to_json(event: dict, root: str) -> dict:
 
 @dataclass(eq=False)
 class Subscription:
-    """One client's queue of matching events, woken by the hub."""
+    """One client's queue of matching events, woken by the hub: a thread waiting in
+    ``take``, or, once set, ``waker`` (the process's stream writer, which then takes)."""
 
     filters: Filters
     queue: collections.deque = field(default_factory=collections.deque)
@@ -141,32 +141,42 @@ class Subscription:
     overflowed: bool = False
     closed: bool = False
     resume_id: int = 0
+    waker: Callable[[], None] | None = None
 
     def push(self, events: list[dict], resume_id: int) -> None:
+        everything = not (self.filters.tasks or self.filters.tests or self.filters.kinds)
         with self.cond:
             queued = len(self.queue)
-            for event in events:
-                if self.filters.match(event):
-                    if len(self.queue) >= QUEUE_MAX:
-                        self.overflowed = True
-                        break
-                    self.queue.append(event)
+            if everything and queued + len(events) <= QUEUE_MAX:
+                self.queue.extend(events)
+            else:
+                for event in events:
+                    if everything or self.filters.match(event):
+                        if len(self.queue) >= QUEUE_MAX:
+                            self.overflowed = True
+                            break
+                        self.queue.append(event)
             self.resume_id = resume_id
             # Woken only for something to send: a filtered stream's thread slept through other
             # tasks' events before, but woke for each batch of them and wrote a keep-alive.
-            if len(self.queue) > queued or self.overflowed:
+            grew = len(self.queue) > queued or self.overflowed
+            if grew:
                 self.cond.notify_all()
+        if grew and self.waker is not None:
+            self.waker()
 
     def close(self) -> None:
         with self.cond:
             self.closed = True
             self.cond.notify_all()
+        if self.waker is not None:
+            self.waker()
 
     def take(self, timeout: float, limit: int = TAKE_MAX) -> tuple[list[dict], int]:
         """Up to ``limit`` queued events (waiting up to ``timeout`` for one) and the id to
         resume after."""
         with self.cond:
-            if not self.queue and not self.overflowed and not self.closed:
+            if timeout > 0 and not self.queue and not self.overflowed and not self.closed:
                 self.cond.wait(timeout)
             events = [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
             return events, self.resume_id
@@ -258,20 +268,20 @@ class Hub:
 
     # ------------------------------------------------------------------ subscribers
 
-    @contextlib.contextmanager
-    def subscribe(self, filters: Filters) -> Iterator[tuple[Subscription, int]]:
-        """A live subscription and the id up to which the database must be replayed."""
+    def open(self, filters: Filters) -> tuple[Subscription, int]:
+        """A live subscription and the id up to which the database must be replayed; the
+        caller ends it with ``close`` (a stream handed to the writer outlives its request)."""
         self._ensure_thread()
         sub = Subscription(filters)
         with self._lock:
             upto = self._cursor or 0
             sub.resume_id = self.resume_id()
             self._subs.add(sub)
-        try:
-            yield sub, upto
-        finally:
-            with self._lock:
-                self._subs.discard(sub)
+        return sub, upto
+
+    def close(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subs.discard(sub)
 
     @property
     def subscribers(self) -> int:

@@ -16,7 +16,7 @@ import requests
 
 from tests.helpers import Node
 
-IDLE = 700  # more than a worker's threads (32 + 512 stream threads)
+IDLE = 700  # more than a worker's threads (64)
 GTHREAD_WAIT = 5.0  # what a request waited behind idle sockets before
 
 

@@ -1,0 +1,99 @@
+"""API latency while many event streams carry a steady flow of events (issue 14, phase 5 alone).
+
+    .venv/bin/python bench/streams.py [--streams 500] [--events 100] [--rate 200]
+                                      [--load-minutes 1]
+
+Starts its own node, opens --streams clients on /events, appends --events events a second to the node's event log (as the triggers of
+1,000 tasks repeating every minute would), then offers --rate requests/s of the scale bench's
+mix for --load-minutes and prints p50/p99 per endpoint, p99 per 10 s, each part's CPU and the
+events the streams read.  It isolates the fan-out from the scheduler and the runner: no task
+runs, so whatever the API spends beyond serving requests goes to the streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import threading
+import time
+import uuid
+
+import psycopg2
+from _load import stream_clients
+from _node import BenchNode
+from scale import api_phase
+
+
+def append_events(dsn: str, per_second: float, stop: threading.Event, count: list) -> None:
+    """Append ``per_second`` run-state events a second, in 20 transactions a second."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    task = str(uuid.uuid4())
+    per_tick = max(1, round(per_second / 20))
+    with conn.cursor() as cur:
+        while not stop.is_set():
+            began = time.monotonic()
+            cur.execute(
+                "SELECT event_append('run-state', %s, gen_random_uuid(), 'idle',"
+                " jsonb_build_object('state', 'finished', 'pad', repeat('x', 200)))"
+                " FROM generate_series(1, %s)",
+                (task, per_tick),
+            )
+            count[0] += per_tick
+            stop.wait(max(0.0, 0.05 - (time.monotonic() - began)))
+    conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument("--events", type=float, default=100, help="events appended per second")
+    parser.add_argument("--rate", type=float, default=200, help="requests/s offered")
+    parser.add_argument("--load-minutes", type=float, default=1)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+
+    node = BenchNode()
+    errors = 0
+    try:
+        stop_streams, ready = multiprocessing.Event(), multiprocessing.Event()
+        stream_out: multiprocessing.Queue = multiprocessing.Queue()
+        holder = multiprocessing.Process(
+            target=stream_clients,
+            args=(node.host, args.streams, stop_streams, ready, stream_out),
+        )
+        holder.start()
+        ready.wait(90)
+        stop_events, appended = threading.Event(), [0]
+        writer = threading.Thread(
+            target=append_events, args=(node.dsn, args.events, stop_events, appended), daemon=True
+        )
+        writer.start()
+        endpoints = [
+            ("GET /api", "GET", "/pscheduler/api", None),
+            ("GET /tasks", "GET", "/pscheduler/tasks", None),
+            ("GET /status", "GET", "/pscheduler/status", None),
+        ]
+        title = f"API with {args.streams} streams and {args.events:g} events/s"
+        began = time.monotonic()
+        errors += api_phase(node, args, endpoints, title)
+        stop_events.set()
+        writer.join(10)
+        took = time.monotonic() - began
+        stop_streams.set()
+        statuses, events, ended = stream_out.get(timeout=60)
+        holder.join(10)
+        print(
+            f"    appended {appended[0]} events in {took:.0f} s; streams: answers {statuses},"
+            f" {events} events read ({events / took:.0f}/s), {ended} ended early"
+        )
+        errors += sum(n for status, n in statuses.items() if status != 200) + ended
+    finally:
+        node.close()
+    print(f"errors: {errors}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

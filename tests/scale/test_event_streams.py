@@ -1,0 +1,180 @@
+"""Event streams are carried by one writer per API process, not a thread each (issue 14).
+
+A stream used to hold a request thread for its whole life; 500 of them kept an API worker
+busy switching between threads.  Now a stream's request hands its socket to the process's
+writer once its ``ready`` event is out.  These tests hold more streams than the API has
+request threads, check every stream gets every event, that departed clients' sockets are
+closed at once, and that a client that stops reading is told to reconnect while the others
+lose nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import selectors
+import socket
+import ssl
+import time
+
+import psycopg2
+import pytest
+
+from tests.helpers import Node
+from tests.live.live_helpers import post_task
+
+STREAMS = 300  # more than the API's request threads (2 workers x 64)
+CLOSE_WAIT = "08"  # /proc/net/tcp state of a socket whose peer has closed
+
+
+@pytest.fixture(scope="module")
+def node(cluster):
+    n = Node(cluster.new_database("streams")).start()
+    yield n
+    n.cleanup()
+
+
+def _context() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class RawStream:
+    """A stream client on a plain TLS socket, read by the test's own selector loop."""
+
+    def __init__(self, node: Node, rcvbuf: int | None = None, query: str = "") -> None:
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        raw.settimeout(30)
+        raw.connect((node.host, node.port))
+        self.sock = _context().wrap_socket(raw)
+        self.sock.sendall(
+            f"GET /pscheduler/events{query} HTTP/1.1\r\nHost: {node.host}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
+        self.data = bytearray()
+        self.closed = False
+
+    def read(self) -> None:
+        try:
+            chunk = self.sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return
+        except OSError:
+            chunk = b""
+        if chunk:
+            self.data += chunk
+        else:
+            self.closed = True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def _read_until(streams: list[RawStream], done, timeout: float, what: str) -> None:
+    """Read every stream (bounded by ``timeout``) until ``done(stream)`` holds for all."""
+    sel = selectors.DefaultSelector()
+    for s in streams:
+        s.sock.setblocking(False)
+        sel.register(s.sock, selectors.EVENT_READ, s)
+    deadline = time.monotonic() + timeout
+    try:
+        while not all(done(s) for s in streams):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{sum(not done(s) for s in streams)} streams still lack {what}"
+            for key, _ in sel.select(min(left, 1.0)):
+                key.data.read()
+                # TLS may hold more decrypted bytes than the socket shows as readable.
+                while key.data.sock.pending():
+                    key.data.read()
+    finally:
+        sel.close()
+
+
+def _server_sockets(port: int, state: str | None = None) -> int:
+    """The node's accepted sockets on ``port`` (in ``state``, if given), from /proc/net/tcp."""
+    count = 0
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] != "0A" and (state is None or fields[3] == state):
+            count += 1
+    return count
+
+
+def test_more_streams_than_request_threads_each_get_every_event(node):
+    streams = []
+    try:
+        for _ in range(STREAMS):
+            streams.append(RawStream(node))
+        _read_until(streams, lambda s: b"event: ready" in s.data, 60, "the ready event")
+        task = post_task(node, "idle", {"duration": "PT1S"})
+        marker = task.encode()
+        _read_until(
+            streams,
+            lambda s: b"event: task-created" in s.data and marker in s.data,
+            60,
+            "the new task's task-created event",
+        )
+        # Requests are served meanwhile: the streams hold no request thread.
+        assert node.get("api", timeout=10).status_code == 200
+        assert all(s.data.startswith(b"HTTP/1.1 200") for s in streams)
+        assert all(b"Transfer-Encoding: chunked" in s.data.split(b"\r\n\r\n")[0] for s in streams)
+    finally:
+        for s in streams:
+            s.close()
+    # The writer notices departed clients at once (not at the next keep-alive, 10 s later).
+    deadline = time.monotonic() + 8
+    while _server_sockets(node.port, CLOSE_WAIT) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _server_sockets(node.port, CLOSE_WAIT) == 0, "the node kept departed streams' sockets"
+
+
+def test_a_client_that_stops_reading_is_told_to_reconnect_and_others_lose_nothing(node):
+    task = "00000000-0000-4000-8000-00000000c10d"
+    reader = RawStream(node, query=f"?task={task}")
+    stalled = RawStream(node, rcvbuf=4096, query=f"?task={task}")
+    try:
+        _read_until([reader, stalled], lambda s: b"event: ready" in s.data, 30, "ready")
+        # 12,000 events of 4 kB for one task, appended as the triggers append them, 1,000 at a
+        # time, each thousand read by the reader before the next (a client that keeps up):
+        # more than a stream may queue (5,000) plus what the sockets' buffers hold.
+        conn = psycopg2.connect(node.dsn)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                for _ in range(12):
+                    cur.execute(
+                        "SELECT max(event_append('run-state', %s, gen_random_uuid(), 'idle',"
+                        " jsonb_build_object('pad', repeat('x', 4000))))"
+                        " FROM generate_series(1, 1000)",
+                        (task,),
+                    )
+                    marker = f'"id":{cur.fetchone()[0]},'.encode()
+                    _read_until(
+                        [reader],
+                        lambda s, marker=marker: s.closed or marker in s.data[-65536:],
+                        60,
+                        "the thousand's last event",
+                    )
+                    assert b"event: reset" not in reader.data and not reader.closed
+        finally:
+            conn.close()
+        assert reader.data.count(b"event: run-state") == 12000
+        # The stalled client starts reading only now: its subscription overflowed meanwhile.
+        _read_until([stalled], lambda s: s.closed, 60, "the end of the stream")
+        body = bytes(stalled.data)
+        assert b"event: reset" in body and b"client too slow" in body
+        assert body.endswith(b"\r\n0\r\n\r\n")  # the stream ended cleanly (last chunk)
+        received = [
+            json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: {")
+        ]
+        ids = [e["id"] for e in received if "id" in e]
+        assert ids == sorted(ids) and 0 < len(ids) < 12000
+    finally:
+        reader.close()
+        stalled.close()
