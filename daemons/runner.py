@@ -4,7 +4,7 @@ The loop (woken by NOTIFY run_new and run_state) puts the pending runs due withi
 ``CLAIM_AHEAD`` on deck for this runner in one statement and hands them to a starter thread,
 which sleeps until the earliest start and then starts every run due in that moment in one
 statement.  A waiting run costs a heap entry, not a thread; a started run is executed by a
-bounded worker pool.  A runner killed after claiming loses nothing: its successor hands the
+bounded worker pool, and runs that end together are stored together (pscheduler.runs.finish).  A runner killed after claiming loses nothing: its successor hands the
 on-deck runs back to pending at start (``stuck.recover``) and claims them again.
 """
 
@@ -24,6 +24,7 @@ from pscheduler_daemons.loop import install_stop_handlers, run_loop
 from pscheduler.config import Config
 from pscheduler.db import Database, DatabaseUnavailable
 from pscheduler.runs import execute as running
+from pscheduler.runs import finish as finishing
 from pscheduler.runs import gather as gathering
 from pscheduler.runs import stuck
 from pscheduler.tasks import mesh as tasking
@@ -91,6 +92,7 @@ class Runner:
         self.recovered = False
         self.pool = Pool(WORKERS, "run")
         self.db = None  # the loop's pool, for the runs' work
+        self.finisher: finishing.Finisher | None = None  # stores ended runs in batches
         self.start_db = None  # connections of the starter alone: never queued behind runs
         self.starter = threading.Thread(target=self._start_loop, name="starter", daemon=True)
 
@@ -160,6 +162,7 @@ class Runner:
                 cancel,
                 collect_remote=self._collector(self.db),
                 local_node=self.local_node,
+                finisher=self.finisher,
             )
             if state == "failed" and self.config is not None:
                 gathering.record_clock_survey(
@@ -191,6 +194,7 @@ class Runner:
                 )
             self.recovered = True
             self.db = db
+            self.finisher = finishing.Finisher(db)
             self.starter.start()
         for note in notes:
             if note.channel == "run_state":

@@ -164,7 +164,7 @@ class Writer:
         if stream.closing_since is not None:
             return
         sub = stream.sub
-        while len(stream.out) < BUFFER_MAX:
+        while len(stream.out) < BUFFER_MAX and (sub.queue or sub.overflowed or sub.closed):
             batch, resume = sub.take(0)
             if sub.overflowed or sub.closed:
                 last = stream.farewell(sub)

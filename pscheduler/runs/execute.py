@@ -243,8 +243,13 @@ def execute_claimed(
     stop: threading.Event,
     collect_remote=None,
     local_node: str | None = None,
+    finisher=None,
 ) -> str | None:
-    """Run, store and (on the lead) merge one run already moved to running."""
+    """Run, store and (on the lead) merge one run already moved to running.
+
+    With a ``finisher`` (pscheduler.runs.finish) the outcome is stored with those of the
+    other runs that ended meanwhile, and merged there too when no other participant's
+    result is needed."""
     run_id = run["id"]
     status, result, errors = run_tool(db, run, stop, local_node)
     lead = run["participant"] == 0
@@ -258,19 +263,31 @@ def execute_claimed(
         # runner dying in between leaves one state for pscheduler.runs.stuck to finish
         # (the original went to failed or finished here, and such a run was never merged).
         state = "cleanup"
-    with db.transaction() as cur:
-        cur.execute(
-            query("run_store_local"),
-            {"id": run_id, "status": status, "result": result, "errors": errors, "state": state},
-        )
-        row = cur.fetchone()
-    if row is None:
-        return None  # the ticker ended it meanwhile (overdue): its failure result stands
-    if not lead or multi_result or row["state"] == "canceled":
-        return row["state"]
-    # Between the two transactions the run is in cleanup with its local result stored; a
-    # runner dying here leaves it to pscheduler.runs.stuck (the fault tests kill it here).
-    killpoint.reached("execute-stored")
+    alone = len(run["participants"]) <= 1 or collect_remote is None
+    if finisher is not None:
+        stored = finisher.store(run, status, result, errors, state, lead and alone)
+        if stored != "cleanup":
+            return stored  # None, final, or canceled; a merge done by the finisher included
+    else:
+        with db.transaction() as cur:
+            cur.execute(
+                query("run_store_local"),
+                {
+                    "id": run_id,
+                    "status": status,
+                    "result": result,
+                    "errors": errors,
+                    "state": state,
+                },
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None  # the ticker ended it meanwhile (overdue): its failure result stands
+        if not lead or multi_result or row["state"] == "canceled":
+            return row["state"]
+        # Between the two transactions the run is in cleanup with its local result stored; a
+        # runner dying here leaves it to pscheduler.runs.stuck (the fault tests kill it here).
+        killpoint.reached("execute-stored")
     results = [result]
     if len(run["participants"]) > 1 and collect_remote is not None:
         results = collect_remote(run, result)

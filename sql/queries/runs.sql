@@ -119,6 +119,24 @@ UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
        clock_survey = %(clock_survey)s, state = %(state)s
 WHERE id = %(id)s AND result_merged IS NULL RETURNING state;
 
+-- name: runs_store_local_many
+-- run_store_local for a batch of runs that ended together (pscheduler.runs.finish): rows is
+-- a JSON array of {id, status, result, errors, state}.
+UPDATE run r SET status = v.status, result = v.result, errors = v.errors, state = v.state
+FROM jsonb_to_recordset(%(rows)s::jsonb)
+     AS v(id bigint, status integer, result jsonb, errors text, state text)
+WHERE r.id = v.id AND r.state IN ('running', 'canceled')
+RETURNING r.id, r.state;
+
+-- name: runs_store_merged_many
+-- run_store_merged for a batch: rows is a JSON array of {id, result_full, result_merged, state}.
+UPDATE run r SET result_full = v.result_full, result_merged = v.result_merged,
+       clock_survey = NULL, state = v.state
+FROM jsonb_to_recordset(%(rows)s::jsonb)
+     AS v(id bigint, result_full jsonb, result_merged jsonb, state text)
+WHERE r.id = v.id AND r.result_merged IS NULL
+RETURNING r.id, r.state;
+
 -- name: run_insert_result_record
 INSERT INTO run (uuid, task, times, state, status, result, result_merged, result_full, started)
 VALUES (%(uuid)s, %(task)s, tstzrange(now(), now(), '[]'), 'finished', 0, %(result)s, %(result)s,
