@@ -11,7 +11,7 @@ Starts its own node, then prints, phase by phase:
  4. API p50/p99 per endpoint under --rate requests/s for --load-minutes (keep-alive clients,
     open loop), errors, and the lateness of the runs due meanwhile;
  5. the same with --idle idle TCP connections and --streams event-stream clients open;
- 6. RSS of every process of the node at the start and at the end.
+ 6. memory (PSS) of every process of the node at the start and at the end.
 Every phase has a deadline; a global alarm stops the node and exits if anything hangs.
 Figures to reach (2 cores): lateness p99 < 1 s in the burst, < 100 ms after; API p99 < 100 ms
 per endpoint, 0 errors; RSS flat within 10%.
@@ -69,15 +69,18 @@ def node_pids(node: BenchNode) -> dict[int, bytes]:
 
 
 def rss(node: BenchNode) -> dict[str, int]:
-    """RSS in kB of every process in the node's session, by name (postgres ones summed)."""
+    """Memory in kB of every process in the node's session, by name (postgres ones summed).
+
+    PSS, not RSS: PostgreSQL's backends all map the same shared buffers, and a sum of their
+    RSS counts those pages once per backend that touched them."""
     out: dict[str, int] = {}
     for pid, raw in node_pids(node).items():
         cmd = raw.split(b"\0")
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            status = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS")), 0)
+        kb = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("Pss:")), 0)
         name = Path(cmd[0].decode() or "?").name
         if name.startswith("postgres"):
             name = "postgres (all)"
@@ -371,7 +374,7 @@ def main() -> int:
             if p.is_alive():
                 p.kill()
         rss_end = rss(node)
-        print("6. RSS kB (start -> end):")
+        print("6. memory (PSS) kB (start -> end):")
         for name in sorted(set(rss_start) | set(rss_end)):
             a, b = rss_start.get(name, 0), rss_end.get(name, 0)
             change = f"{(b - a) * 100 / a:+.0f}%" if a else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from flask import Blueprint, Response, g, request
@@ -30,28 +29,11 @@ def _observe(response: Response) -> Response:
     return response
 
 
-# A scrape merges every process's metric files and runs a dozen queries (~5 ms of CPU, the
-# dearest request of the API): one per second per process is made, the others reuse it.
-# Prometheus scrapes every 15 s or so; dashboards polling it many times a second get the same.
-SCRAPE_TTL = 1.0
-_scraped: tuple[float, bytes, str] | None = None
-_scrape_lock = threading.Lock()
-
-
-def _exposition() -> tuple[bytes, str]:
-    global _scraped
-    with _scrape_lock:  # concurrent scrapes wait for the one being made, then share it
-        if _scraped is None or time.monotonic() - _scraped[0] >= SCRAPE_TTL:
-            body, content_type = metrics.exposition(context.db(), context.config().state_dir)
-            _scraped = (time.monotonic(), body, content_type)
-        return _scraped[1], _scraped[2]
-
-
 @doc(
     "Prometheus metrics (pscheduler_*)",
     {200: {"description": "Exposition format", "content": {"text/plain": {}}}},
 )
 @bp.get("/metrics")
 def scrape():
-    body, content_type = _exposition()
+    body, content_type = metrics.exposition(context.db(), context.config().state_dir)
     return Response(body, status=200, content_type=content_type)

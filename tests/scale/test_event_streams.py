@@ -44,15 +44,17 @@ def _context() -> ssl.SSLContext:
 class RawStream:
     """A stream client on a plain TLS socket, read by the test's own selector loop."""
 
-    def __init__(self, node: Node, rcvbuf: int | None = None, query: str = "") -> None:
+    def __init__(
+        self, node: Node, rcvbuf: int | None = None, query: str = "", version: str = "1.1"
+    ) -> None:
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         raw.settimeout(30)
         raw.connect((node.host, node.port))
-        self.sock = _context().wrap_socket(raw)
+        self.sock = _context().wrap_socket(raw) if node.tls else raw
         self.sock.sendall(
-            f"GET /pscheduler/events{query} HTTP/1.1\r\nHost: {node.host}\r\n"
+            f"GET /pscheduler/events{query} HTTP/{version}\r\nHost: {node.host}\r\n"
             "Accept: text/event-stream\r\n\r\n".encode()
         )
         self.data = bytearray()
@@ -89,7 +91,7 @@ def _read_until(streams: list[RawStream], done, timeout: float, what: str) -> No
             for key, _ in sel.select(min(left, 1.0)):
                 key.data.read()
                 # TLS may hold more decrypted bytes than the socket shows as readable.
-                while key.data.sock.pending():
+                while isinstance(key.data.sock, ssl.SSLSocket) and key.data.sock.pending():
                     key.data.read()
     finally:
         sel.close()
@@ -178,3 +180,24 @@ def test_a_client_that_stops_reading_is_told_to_reconnect_and_others_lose_nothin
     finally:
         reader.close()
         stalled.close()
+
+
+def test_plain_http_1_0_streams_are_not_chunked_and_a_stop_ends_them(cluster):
+    plain = Node(cluster.new_database("streams-plain"), tls=False).start()
+    try:
+        old = RawStream(plain, version="1.0")
+        new = RawStream(plain)
+        _read_until([old, new], lambda s: b"event: ready" in s.data, 30, "ready")
+        task = post_task(plain, "idle", {"duration": "PT1S"}).encode()
+        _read_until([old, new], lambda s: task in s.data, 30, "the task's event")
+        assert b"Transfer-Encoding: chunked" not in old.data.split(b"\r\n\r\n")[0]
+        assert b"Transfer-Encoding: chunked" in new.data.split(b"\r\n\r\n")[0]
+        # A stopping node ends its streams (the chunked one with its last chunk) and stops
+        # within its graceful time, not held by them.
+        began = time.monotonic()
+        assert plain.stop(timeout=20) is not None
+        assert time.monotonic() - began < 15
+        _read_until([old, new], lambda s: s.closed, 10, "the end of the stream")
+        assert new.data.endswith(b"\r\n0\r\n\r\n")
+    finally:
+        plain.cleanup()
