@@ -11,6 +11,7 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
+from pscheduler.api import stream_writer
 from pscheduler.config import Config
 from pscheduler.events import log as events
 
@@ -43,6 +44,13 @@ def _ssl_context(conf, default_ssl_context_factory):
     if context is None:
         context = _tls_contexts[key] = default_ssl_context_factory()
     return context
+
+
+def _worker_exit(server, worker) -> None:
+    """A stopping worker's loop waits only for the connections it still holds: streams
+    handed to the writer are ended here, each with its last chunk, before the process goes."""
+    events.shutdown()
+    stream_writer.drain(2.0)
 
 
 def _post_fork(server, worker) -> None:
@@ -84,6 +92,7 @@ class _Gunicorn(BaseApplication):
             "proc_name": "pscheduler-api",
             "post_fork": _post_fork,
             "post_worker_init": _post_worker_init,
+            "worker_exit": _worker_exit,
         }
         if c.tls:
             settings["certfile"] = c.cert

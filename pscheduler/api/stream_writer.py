@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pscheduler.events.log import Subscription
+from pscheduler.toolkit import heap
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 BUFFER_MAX = 64 * 1024
 SEND_MAX = 64 * 1024  # bytes handed to one send(): a TLS write of this much is ~100 µs
 CLOSE_GRACE = 5.0  # seconds a closing stream may take to flush its last words
+TRIM_PEAK = 32  # streams at once worth giving memory back for when half of them have gone
 
 
 @dataclass(eq=False)
@@ -81,6 +83,7 @@ class Writer:
         self._new: queue.SimpleQueue[Stream] = queue.SimpleQueue()
         self._streams: dict[int, Stream] = {}
         self._more = False  # a stream has events its buffer had no room for
+        self._peak = 0  # most streams at once since the heap was last trimmed
         self._signalled = threading.Event()
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
         self._thread.start()
@@ -134,6 +137,7 @@ class Writer:
             except queue.Empty:
                 break
             self._streams[stream.fd] = stream
+            self._peak = max(self._peak, len(self._streams))
             self._sel.register(stream.sock, selectors.EVENT_READ, stream)
         now = time.monotonic()
         self._more = False
@@ -226,10 +230,25 @@ class Writer:
             stream.on_close()
         except Exception:  # noqa: BLE001
             log.exception("Event stream writer: releasing a stream failed")
+        # Half the streams gone since the most: give their buffers' memory back.
+        if self._peak >= TRIM_PEAK and len(self._streams) <= self._peak // 2:
+            heap.trim()
+            self._peak = len(self._streams)
 
 
 _writer: Writer | None = None
 _writer_lock = threading.Lock()
+
+
+def drain(timeout: float) -> None:
+    """Wait (at most ``timeout``) until every stream is closed, its last words sent: for a
+    stopping worker, whose own loop waits only for the connections it still has."""
+    deadline = time.monotonic() + timeout
+    while _writer is not None and (_writer.streams or not _writer._new.empty()):
+        if time.monotonic() >= deadline:
+            return
+        _writer.wake()
+        time.sleep(0.02)
 
 
 def writer() -> Writer:

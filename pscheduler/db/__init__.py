@@ -8,7 +8,6 @@ Python never builds SQL from strings.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.resources
 import logging
 import re
@@ -25,6 +24,7 @@ import psycopg2.extras
 import psycopg2.pool
 
 from pscheduler.db import deadline
+from pscheduler.toolkit import heap
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,6 @@ class _Pool(psycopg2.pool.ThreadedConnectionPool):
         if "connection_factory" in self._kwargs:
             deadline.install()  # before its first connection: only timed pools need it
         return super()._connect(key)
-
-
-def _trim_heap() -> None:
-    """Give freed heap back to the system (glibc keeps it otherwise: a process that once
-    served a burst would keep its peak size)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _hung_up(conn: Any) -> bool:
@@ -311,7 +304,7 @@ class Database:
                 conn.close()
         if victims:
             log.debug("Closed %d idle database connections", len(victims))
-            _trim_heap()
+            heap.trim()
         return len(victims)
 
     @contextlib.contextmanager
