@@ -22,7 +22,7 @@ import uuid
 import psycopg2
 from _load import stream_clients
 from _node import BenchNode
-from scale import api_phase
+from scale import api_phase, rss
 
 
 def append_events(dsn: str, per_second: float, stop: threading.Event, count: list) -> None:
@@ -57,6 +57,7 @@ def main() -> int:
     node = BenchNode()
     errors = 0
     try:
+        before = rss(node)
         stop_streams, ready = multiprocessing.Event(), multiprocessing.Event()
         stream_out: multiprocessing.Queue = multiprocessing.Queue()
         holder = multiprocessing.Process(
@@ -89,6 +90,12 @@ def main() -> int:
             f" {events} events read ({events / took:.0f}/s), {ended} ended early"
         )
         errors += sum(n for status, n in statuses.items() if status != 200) + ended
+        time.sleep(2)  # the writer closes the departed streams' sockets
+        after = rss(node)
+        print("    memory (PSS) kB before the streams -> after they closed:")
+        for name in sorted(set(before) | set(after)):
+            a, b = before.get(name, 0), after.get(name, 0)
+            print(f"      {name:<28} {a:>9} -> {b:>9} {(b - a) * 100 / a if a else 0:+.0f}%")
     finally:
         node.close()
     print(f"errors: {errors}")
