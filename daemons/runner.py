@@ -4,8 +4,9 @@ The loop (woken by NOTIFY run_new and run_state) puts the pending runs due withi
 ``CLAIM_AHEAD`` on deck for this runner in one statement and hands them to a starter thread,
 which sleeps until the earliest start and then starts every run due in that moment in one
 statement.  A waiting run costs a heap entry, not a thread; a started run is executed by a
-bounded worker pool, and runs that end together are stored together (pscheduler.runs.finish).  A runner killed after claiming loses nothing: its successor hands the
-on-deck runs back to pending at start (``stuck.recover``) and claims them again.
+bounded worker pool, and runs that end together are stored together (pscheduler.runs.finish).
+A runner killed after claiming loses nothing: its successor hands the on-deck runs back to
+pending at start (``stuck.recover``) and claims them again.
 """
 
 from __future__ import annotations
@@ -160,9 +161,9 @@ class Runner:
                 self.db,
                 run,
                 cancel,
+                self.finisher,
                 collect_remote=self._collector(self.db),
                 local_node=self.local_node,
-                finisher=self.finisher,
             )
             if state == "failed" and self.config is not None:
                 gathering.record_clock_survey(

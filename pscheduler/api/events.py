@@ -110,10 +110,9 @@ def _renderer(filters: events.Filters, replayed: set[int], root: str):
     """How a stream turns the events it takes into bytes: one write for everything that
     arrived since the last one (under load a few large TLS records instead of one per
     event), shared by every stream that takes everything."""
-    everything = not filters.tasks and not filters.tests and not filters.kinds
 
     def render(batch: list[dict], resume: int) -> bytes:
-        if everything and not replayed:
+        if filters.everything and not replayed:
             return _batch(batch, resume, root)
         return "".join(
             _frame(event, min(event["id"], resume), root)

@@ -65,7 +65,7 @@ class Stream:
     writable_wait: bool = False
 
 
-def _frame(data: bytes, chunked: bool) -> bytes:
+def _chunk(data: bytes, chunked: bool) -> bytes:
     if not chunked:
         return data
     return b"%X\r\n%s\r\n" % (len(data), data)
@@ -173,7 +173,7 @@ class Writer:
             if sub.overflowed or sub.closed:
                 last = stream.farewell(sub)
                 if last:
-                    stream.out += _frame(last, stream.chunked)
+                    stream.out += _chunk(last, stream.chunked)
                 if stream.chunked:
                     stream.out += b"0\r\n\r\n"
                 stream.closing_since = now
@@ -182,9 +182,9 @@ class Writer:
                 break
             data = stream.render(batch, resume)
             if data:
-                stream.out += _frame(data, stream.chunked)
+                stream.out += _chunk(data, stream.chunked)
         if not stream.out and now - stream.last_write >= stream.keepalive:
-            stream.out += _frame(b": keepalive\n\n", stream.chunked)
+            stream.out += _chunk(b": keepalive\n\n", stream.chunked)
 
     def _flush(self, stream: Stream) -> None:
         sock = stream.sock

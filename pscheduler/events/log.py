@@ -71,6 +71,10 @@ class Filters:
     tests: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()
 
+    @property
+    def everything(self) -> bool:
+        return not (self.tasks or self.tests or self.kinds)
+
     def match(self, event: dict) -> bool:
         return (
             (not self.tasks or event["task_uuid"] in self.tasks)
@@ -144,7 +148,7 @@ class Subscription:
     waker: Callable[[], None] | None = None
 
     def push(self, events: list[dict], resume_id: int) -> None:
-        everything = not (self.filters.tasks or self.filters.tests or self.filters.kinds)
+        everything = self.filters.everything
         with self.cond:
             queued = len(self.queue)
             if everything and queued + len(events) <= QUEUE_MAX:

@@ -1,7 +1,8 @@
 """Executing runs: start on time, run the tool in a worker, store and merge the result.
 
-The runner daemon calls ``execute`` in a thread per run.  The database decides whether the
-run may start (paused → missed; canceled or preempted → nothing to do), so a restarted
+The runner daemon starts its due runs together (``start_many``) and calls ``execute_claimed``
+in a worker per run; outcomes are stored in batches (pscheduler.runs.finish).  The database
+decides whether the run may start (paused → missed; canceled or preempted → nothing to do), so a restarted
 runner, or a second one, can never run the same run twice.
 """
 
@@ -21,7 +22,6 @@ from pscheduler import plugins
 from pscheduler.db import Database, query
 from pscheduler.hookspecs import PluginError
 from pscheduler.runs import participant as participant_runs
-from pscheduler.toolkit import killpoint
 from pscheduler.toolkit.iso8601 import duration_to_iso, format_timestamp, utcnow
 from pscheduler.toolkit.jsonval import schema_error
 from pscheduler.toolkit.program import RunControl
@@ -30,32 +30,6 @@ log = logging.getLogger(__name__)
 
 # Extra time a tool gets beyond its scheduled end before it is stopped.
 OVERRUN = dt.timedelta(seconds=2)
-
-
-def claim(db: Database, run_id: int) -> dict | None:
-    """Move a pending run to running; None when it must not run (gone, canceled, paused).
-
-    The usual case is one UPDATE, so the run starts one round trip after the runner wakes
-    (bench/runner.py); the unusual ones (paused, disabled, already taken) are sorted out
-    under a row lock.
-    """
-    with db.transaction() as cur:
-        cur.execute(query("run_claim"), {"id": run_id})
-        run = cur.fetchone()
-    if run is not None:
-        return run
-    with db.transaction() as cur:
-        cur.execute(query("run_for_execution"), {"id": run_id})
-        run = cur.fetchone()
-        if run is None or run["state"] != "pending":
-            return None
-        if run["paused"]:
-            cur.execute(query("run_missed_paused"), {"id": run_id})
-            return None
-        if not run["enabled"]:
-            return None
-        cur.execute(query("run_set_state"), {"id": run_id, "state": "running"})
-        return run
 
 
 def start_many(db: Database, run_ids: list[int], runner: str) -> list[dict]:
@@ -223,34 +197,24 @@ def merge(run: dict, results: list) -> dict:
     return merged
 
 
-def execute(
-    db: Database,
-    run_id: int,
-    stop: threading.Event,
-    collect_remote=None,
-    local_node: str | None = None,
-) -> str | None:
-    """Claim, run, store and (on the lead) merge one run; returns the final state."""
-    run = claim(db, run_id)
-    if run is None:
-        return None
-    return execute_claimed(db, run, stop, collect_remote, local_node)
+def final_state(merged: dict) -> str:
+    """The state a run's merged result gives it."""
+    return "finished" if merged.get("succeeded") else "failed"
 
 
 def execute_claimed(
     db: Database,
     run: dict,
     stop: threading.Event,
+    finisher,
     collect_remote=None,
     local_node: str | None = None,
-    finisher=None,
 ) -> str | None:
     """Run, store and (on the lead) merge one run already moved to running.
 
-    With a ``finisher`` (pscheduler.runs.finish) the outcome is stored with those of the
-    other runs that ended meanwhile, and merged there too when no other participant's
-    result is needed."""
-    run_id = run["id"]
+    The outcome is stored by ``finisher`` (pscheduler.runs.finish) with those of the other
+    runs that ended meanwhile, and merged there too when no other participant's result is
+    needed; a lead that needs them gathers and merges here."""
     status, result, errors = run_tool(db, run, stop, local_node)
     lead = run["participant"] == 0
     multi_result = run["scheduling_class"] == "background-multi"
@@ -264,40 +228,18 @@ def execute_claimed(
         # (the original went to failed or finished here, and such a run was never merged).
         state = "cleanup"
     alone = len(run["participants"]) <= 1 or collect_remote is None
-    if finisher is not None:
-        stored = finisher.store(run, status, result, errors, state, lead and alone)
-        if stored != "cleanup":
-            return stored  # None, final, or canceled; a merge done by the finisher included
-    else:
-        with db.transaction() as cur:
-            cur.execute(
-                query("run_store_local"),
-                {
-                    "id": run_id,
-                    "status": status,
-                    "result": result,
-                    "errors": errors,
-                    "state": state,
-                },
-            )
-            row = cur.fetchone()
-        if row is None:
-            return None  # the ticker ended it meanwhile (overdue): its failure result stands
-        if not lead or multi_result or row["state"] == "canceled":
-            return row["state"]
-        # Between the two transactions the run is in cleanup with its local result stored; a
-        # runner dying here leaves it to pscheduler.runs.stuck (the fault tests kill it here).
-        killpoint.reached("execute-stored")
-    results = [result]
-    if len(run["participants"]) > 1 and collect_remote is not None:
-        results = collect_remote(run, result)
+    stored = finisher.store(run, status, result, errors, state, lead and alone)
+    if stored != "cleanup":
+        return stored  # None (the ticker ended it), final (merged too), or canceled
+    # Still in cleanup: a lead whose merge takes the other participants' results.
+    results = collect_remote(run, result)
     merged = merge(run, results)
-    final = "finished" if merged.get("succeeded") else "failed"
+    final = final_state(merged)
     with db.transaction() as cur:
         cur.execute(
             query("run_store_merged"),
             {
-                "id": run_id,
+                "id": run["id"],
                 "result_full": Json(results),
                 "result_merged": merged,
                 "clock_survey": None,

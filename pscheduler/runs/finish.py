@@ -22,7 +22,7 @@ import psycopg2.errors
 from psycopg2.extras import Json
 
 from pscheduler.db import Database, DatabaseUnavailable, query
-from pscheduler.runs.execute import merge
+from pscheduler.runs.execute import final_state, merge
 from pscheduler.toolkit import killpoint
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Finisher:
         if not merging:
             return
         merged = {o.run["id"]: merge(o.run, [o.result]) for o in merging}
-        finals = {i: "finished" if m.get("succeeded") else "failed" for i, m in merged.items()}
+        finals = {i: final_state(m) for i, m in merged.items()}
         rows = [
             {
                 "id": o.run["id"],
@@ -126,15 +126,15 @@ class Finisher:
             o.stored = states.get(o.run["id"], finals[o.run["id"]])
 
     def _statement(self, name: str, rows: list[dict]) -> dict[int, str]:
-        for attempt in range(1, ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 with self.db.transaction() as cur:
                     cur.execute(query(name), {"rows": Json(rows)})
                     return {row["id"]: row["state"] for row in cur.fetchall()}
             except DatabaseUnavailable as exc:  # how the pool reports a deadlock, too
-                if attempt == ATTEMPTS or not isinstance(
-                    exc.__cause__, psycopg2.errors.DeadlockDetected
-                ):
+                deadlock = isinstance(exc.__cause__, psycopg2.errors.DeadlockDetected)
+                if not deadlock or attempt == ATTEMPTS:
                     raise
-                log.warning("Storing %d run outcome(s) met a deadlock; trying again", len(rows))
-        raise AssertionError("unreachable")
+            log.warning("Storing %d run outcome(s) met a deadlock; trying again", len(rows))
+            attempt += 1

@@ -88,7 +88,7 @@ def finish_cleanup(db: Database, run: dict, collect_remote: Collector | None = N
             missing = "The lead stopped before gathering this participant's result"
             results += [{"succeeded": False, "error": missing}] * (len(run["participants"]) - 1)
     merged = running.merge(run, results)
-    state = "finished" if merged.get("succeeded") else "failed"
+    state = running.final_state(merged)
     row = db.one(
         "run_finish_cleanup",
         {

@@ -80,22 +80,6 @@ FROM run r JOIN task t ON t.id = r.task CROSS JOIN control c
 WHERE r.id = %(id)s
 FOR UPDATE OF r;
 
--- name: run_claim
--- The runner's claim at the start time in one statement (started is stamped by run_guard):
--- only a pending run of an enabled task while runs are not paused; anything else returns no
--- row and goes through run_for_execution, which sorts out why.
-UPDATE run r SET state = 'running'
-FROM task t CROSS JOIN control c
-WHERE r.id = %(id)s AND t.id = r.task AND r.state = 'pending' AND t.enabled
-  AND NOT coalesce(c.pause_runs_until > now(), false)
-RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
-          r.part_data_full, r.priority, t.id AS task_id, t.uuid AS task_uuid,
-          t.json AS task_json, t.test_type, t.tool, t.participant, t.participants,
-          t.scheduling_class, t.duration, t.enabled, false AS paused;
-
--- name: run_set_state
-UPDATE run SET state = %(state)s WHERE id = %(id)s RETURNING state;
-
 -- name: run_missed_paused
 -- The lead's merged result says it too, so archives taking failed runs are told.
 UPDATE run SET state = 'missed', status = 1,
@@ -106,12 +90,6 @@ UPDATE run SET state = 'missed', status = 1,
 FROM task t
 WHERE run.id = %(id)s AND t.id = run.task;
 
--- name: run_store_local
--- Only a run still the runner's (or canceled, which keeps its state): one the ticker ended
--- meanwhile (overdue, with its failure result) returns no row and the runner lets it be.
-UPDATE run SET status = %(status)s, result = %(result)s, errors = %(errors)s, state = %(state)s
-WHERE id = %(id)s AND state IN ('running', 'canceled') RETURNING state;
-
 -- name: run_store_merged
 -- The first merge stored wins (the runner's, or the ticker's for a run stuck in cleanup): the
 -- archivings are created once, when result_merged appears.
@@ -120,8 +98,10 @@ UPDATE run SET result_full = %(result_full)s, result_merged = %(result_merged)s,
 WHERE id = %(id)s AND result_merged IS NULL RETURNING state;
 
 -- name: runs_store_local_many
--- run_store_local for a batch of runs that ended together (pscheduler.runs.finish): rows is
--- a JSON array of {id, status, result, errors, state}.
+-- The local outcomes of runs that ended together (pscheduler.runs.finish); rows is a JSON
+-- array of {id, status, result, errors, state}.  Only runs still the runner's (or canceled,
+-- which keeps its state): one the ticker ended meanwhile (overdue, with its failure result)
+-- returns no row and the runner lets it be.
 UPDATE run r SET status = v.status, result = v.result, errors = v.errors, state = v.state
 FROM jsonb_to_recordset(%(rows)s::jsonb)
      AS v(id bigint, status integer, result jsonb, errors text, state text)

@@ -20,7 +20,7 @@ import time
 import psycopg2
 import pytest
 
-from tests.helpers import Node
+from tests.helpers import Node, wait_for
 from tests.live.live_helpers import post_task
 
 STREAMS = 300  # more than the API's request threads (2 workers x 64)
@@ -130,10 +130,12 @@ def test_more_streams_than_request_threads_each_get_every_event(node):
         for s in streams:
             s.close()
     # The writer notices departed clients at once (not at the next keep-alive, 10 s later).
-    deadline = time.monotonic() + 8
-    while _server_sockets(node.port, CLOSE_WAIT) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _server_sockets(node.port, CLOSE_WAIT) == 0, "the node kept departed streams' sockets"
+    wait_for(
+        lambda: _server_sockets(node.port, CLOSE_WAIT) == 0,
+        timeout=8,
+        interval=0.1,
+        what="the node to close departed streams' sockets",
+    )
 
 
 def test_a_client_that_stops_reading_is_told_to_reconnect_and_others_lose_nothing(node):
