@@ -30,13 +30,26 @@ TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def task_body(duration: str) -> bytes:
+def task_body(duration: str, start: dt.datetime | None = None) -> bytes:
+    schedule = {"repeat": "PT1M", "slip": "PT5M"}
+    if start is not None:
+        schedule["start"] = start.isoformat().replace("+00:00", "Z")
     return json.dumps(
-        {
-            "test": {"type": "idle", "spec": {"duration": duration}},
-            "schedule": {"repeat": "PT1M", "slip": "PT5M"},
-        }
+        {"test": {"type": "idle", "spec": {"duration": duration}}, "schedule": schedule}
     ).encode()
+
+
+def watch_threads(pid: int, until: float) -> int:
+    """The most threads ``pid`` had at once, sampled every 50 ms until ``until`` (monotonic)."""
+    most = 0
+    while time.monotonic() < until:
+        try:
+            status = (Path("/proc") / str(pid) / "status").read_text()
+        except OSError:
+            break
+        most = max(most, int(status.split("Threads:")[1].split()[0]))
+        time.sleep(0.05)
+    return most
 
 
 def processes(node: BenchNode) -> dict[int, str]:
@@ -192,6 +205,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent POST clients")
     parser.add_argument("--duration", default="PT1S", help="each idle run's duration")
     parser.add_argument(
+        "--start-in",
+        type=float,
+        help="give every task the same explicit start, this many seconds after the first POST "
+        "(default: none, so each task's first run is due when it is posted)",
+    )
+    parser.add_argument(
         "--horizon-wait", type=float, default=600, help="seconds to wait for the whole horizon"
     )
     args = parser.parse_args()
@@ -201,11 +220,21 @@ def main() -> None:
         rss_start = rss_table(procs)
         t0 = dt.datetime.now(dt.timezone.utc)
         began = time.monotonic()
-        latencies, took = post_all(node.host, args.tasks, args.clients, task_body(args.duration))
+        start = None
+        if args.start_in is not None:
+            start = (t0 + dt.timedelta(seconds=args.start_in)).replace(microsecond=0)
+        latencies, took = post_all(
+            node.host, args.tasks, args.clients, task_body(args.duration, start)
+        )
         print(
             f"{args.tasks} tasks posted in {took:.1f} s ({args.tasks / took:.0f} tasks/s); "
             f"POST p50={percentile(latencies, 50):.0f} ms  p99={percentile(latencies, 99):.0f} ms"
         )
+        if start is not None:
+            runner = next(pid for pid, name in procs.items() if name == "runner")
+            burst_end = (start - dt.datetime.now(dt.timezone.utc)).total_seconds() + 15
+            most = watch_threads(runner, time.monotonic() + max(0.0, burst_end))
+            print(f"all first runs due at {start:%H:%M:%S}; runner threads at most {most}")
         horizon = wait_horizon(node.dsn, began, limit=args.horizon_wait)
         placed = db_rows(node.dsn, "SELECT count(*) AS n FROM run")[0]["n"]
         print(
@@ -248,6 +277,14 @@ def main() -> None:
             f"overdue={states.get('overdue', 0)} failed={states.get('failed', 0)} "
             f"(all states: {dict(sorted(states.items()))})"
         )
+        for row in db_rows(
+            node.dsn,
+            "SELECT coalesce(errors, '-') AS why, count(*) AS n FROM run "
+            "WHERE state = 'failed' AND lower(times) >= %s AND lower(times) < %s "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
+            (t0, end),
+        ):
+            print(f"  failed: {row['n']} x {row['why'][:100]}")
         rss_end = rss_table(procs)
         print(f"{'process':<40} {'idle CPU%':>9} {'RSS start':>10} {'RSS end':>9}")
         backends = [pid for pid, name in procs.items() if name.startswith("postgres: postgres")]

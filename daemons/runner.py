@@ -4,7 +4,8 @@ The loop (woken by NOTIFY run_new and run_state) puts the pending runs due withi
 ``CLAIM_AHEAD`` on deck for this runner in one statement and hands them to a starter thread,
 which sleeps until the earliest start and then starts every run due in that moment in one
 statement.  A waiting run costs a heap entry, not a thread; a started run is executed by a
-bounded worker pool, and runs that end together are stored together (pscheduler.runs.finish).
+bounded worker pool, except a run that only waits (an idle test), which is held as a timer
+(pscheduler.runs.timers); runs that end together are stored together (pscheduler.runs.finish).
 A runner killed after claiming loses nothing: its successor hands the on-deck runs back to
 pending at start (``stuck.recover``) and claims them again.
 """
@@ -28,6 +29,7 @@ from pscheduler.runs import execute as running
 from pscheduler.runs import finish as finishing
 from pscheduler.runs import gather as gathering
 from pscheduler.runs import stuck
+from pscheduler.runs.timers import Timers
 from pscheduler.tasks import mesh as tasking
 from pscheduler.toolkit.iso8601 import utcnow
 
@@ -92,6 +94,7 @@ class Runner:
         self.deck: list[tuple[dt.datetime, int]] = []  # heap of (start, run id)
         self.recovered = False
         self.pool = Pool(WORKERS, "run")
+        self.timers: Timers | None = None  # the runs that only wait, until their ends
         self.db = None  # the loop's pool, for the runs' work
         self.finisher: finishing.Finisher | None = None  # stores ended runs in batches
         self.start_db = None  # connections of the starter alone: never queued behind runs
@@ -133,7 +136,12 @@ class Runner:
             self._retry_later(due, exc)
             return
         for run in started:
-            self.pool.submit(self._work, run, self.in_flight[run["id"]])
+            cancel = self.in_flight[run["id"]]
+            timed = running.timed_outcome(run, self.local_node)
+            if timed is None:
+                self.pool.submit(self._work, run, cancel)
+            else:
+                self._hold(run, cancel, *timed)
         unstarted = set(ids) - {run["id"] for run in started}
         for run_id in unstarted:
             try:
@@ -176,6 +184,32 @@ class Runner:
             with self.lock:
                 self.in_flight.pop(run_id, None)
 
+    def _hold(self, run: dict, cancel: running.Stop, end: dt.datetime, result: dict) -> None:
+        """A run that only waits: a timer until its end, then its known result is stored
+        (merged too: it has one participant) with whatever else ended then; a cancel ends it
+        at once, as a cancelled tool would."""
+        run_id = run["id"]
+
+        def stored(state: str | None, error: BaseException | None) -> None:
+            if error is not None:  # it stays running: the ticker ends it
+                log.error("Run %s could not be stored: %s", run_id, error)
+            log.debug("Run %s ended %s", run_id, state)
+            with self.lock:
+                self.in_flight.pop(run_id, None)
+
+        def ended() -> None:
+            errors = None if result["succeeded"] else result.get("error")
+            self.finisher.submit(run, 0, result, errors, "cleanup", True, stored)
+
+        def cancelled() -> None:
+            if self.timers.cancel(run_id):
+                why = "Run was cancelled."
+                failure = {"succeeded": False, "error": why}
+                self.finisher.submit(run, 2, failure, why, "canceled", False, stored)
+
+        self.timers.add(end, run_id, ended)
+        cancel.on_set(cancelled)
+
     def _collector(self, db, budget: float = gathering.BUDGET):
         """Gathers the other participants' results for the lead's merge (multi-participant)."""
         bind = tasking.default_bind(self.config) if self.config is not None else None
@@ -196,6 +230,7 @@ class Runner:
             self.recovered = True
             self.db = db
             self.finisher = finishing.Finisher(db)
+            self.timers = Timers()
             self.starter.start()
         for note in notes:
             if note.channel == "run_state":

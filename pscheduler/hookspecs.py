@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pluggy
@@ -83,6 +83,10 @@ class Tool:
     participant_data(test, participant) -> dict shared with the other participants
     merged_results(test, results) -> the test's result from every participant's result;
         default: the lead's result.
+    timed(input) -> (end, participant result) or None: for a run that only waits (the idle
+        tests' tools), when it ends and what it then reports.  The runner holds a timer for
+        such a run instead of a thread blocked in ``run``, so a thousand idle runs due in
+        the same second cost a thousand heap entries; None (or no ``timed``): use ``run``.
     """
 
     enumeration: dict
@@ -91,6 +95,7 @@ class Tool:
     can_run: Callable[[dict], dict] | None = None
     participant_data: Callable[[dict, int], dict] | None = None
     merged_results: Callable[[dict, list], dict] | None = None
+    timed: Callable[[dict], tuple[datetime, dict] | None] | None = None
 
     @property
     def name(self) -> str:

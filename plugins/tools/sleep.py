@@ -34,6 +34,14 @@ def _comments(spec: dict) -> str:
     return "\n".join(spec[k] for k in ("starting-comment", "parting-comment") if k in spec)
 
 
+def _slept(spec: dict, slept: dt.timedelta) -> dict:
+    result = {"succeeded": True, "result": {"time-slept": duration_to_iso(slept)}}
+    comments = _comments(spec)
+    if comments:
+        result["diags"] = comments
+    return result
+
+
 def run(input: dict, control) -> dict:
     spec = input["test"]["spec"]
     start = parse_timestamp(input["schedule"]["start"])
@@ -42,13 +50,16 @@ def run(input: dict, control) -> dict:
     slept = parse_duration(spec["duration"])
     if not control.sleep_until(start + slept):
         return {"succeeded": False, "error": "Run was cancelled."}
-    result = {"succeeded": True, "result": {"time-slept": duration_to_iso(slept)}}
-    comments = _comments(spec)
-    if comments:
-        result["diags"] = comments
     if control.emit is not None:
         control.emit({"schema": 1, "succeeded": True, "duration": duration_to_iso(slept)})
-    return result
+    return _slept(spec, slept)
+
+
+def timed(input: dict) -> tuple[dt.datetime, dict]:
+    """An idle run only waits: the runner holds a timer for it instead of a thread in ``run``."""
+    spec = input["test"]["spec"]
+    slept = parse_duration(spec["duration"])
+    return parse_timestamp(input["schedule"]["start"]) + slept, _slept(spec, slept)
 
 
 def run_bgm(input: dict, control) -> dict:
@@ -71,11 +82,7 @@ def run_bgm(input: dict, control) -> dict:
     if not control.sleep_until(start + total):
         return {"succeeded": False, "error": "Run was cancelled."}
     control.emit({"schema": 1, "succeeded": True, "duration": duration_to_iso(total - elapsed)})
-    result = {"succeeded": True, "result": {"time-slept": duration_to_iso(total)}}
-    comments = _comments(spec)
-    if comments:
-        result["diags"] = comments
-    return result
+    return _slept(spec, total)
 
 
 def merged_results(test: dict, results: list) -> dict:
@@ -86,13 +93,16 @@ def merged_results(test: dict, results: list) -> dict:
     return {"schema": 1, "succeeded": True, "duration": first["result"]["time-slept"]}
 
 
-def _tool(name: str, description: str, tests: list[str], low, high, runner=run) -> Tool:
+def _tool(
+    name: str, description: str, tests: list[str], low, high, runner=run, waits=timed
+) -> Tool:
     return Tool(
         enumeration=enumeration(name, description, tests=tests, preference=0),
         duration=_duration,
         run=runner,
         can_run=_can_run(low, high),
         merged_results=merged_results,
+        timed=waits,
     )
 
 
@@ -108,5 +118,6 @@ def pscheduler_tools() -> list[Tool]:
             None,
             3600,
             runner=run_bgm,
+            waits=None,  # its runs report records as they go
         ),
     ]

@@ -53,21 +53,31 @@ def settle_unstarted(db: Database, run_id: int) -> None:
 
 class Stop(threading.Event):
     """A stop event that also sets the events linked to it, so a waiter can sleep on one
-    event for "the tool finished or the run was stopped" instead of polling both."""
+    event for "the tool finished or the run was stopped" instead of polling both, and calls
+    the callbacks given to ``on_set`` (a run held as a timer has nothing waiting on it)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._linked: list[threading.Event] = []
+        self._guard = threading.Lock()
+        self._callbacks: list = []
 
     def link(self, other: threading.Event) -> None:
-        self._linked.append(other)
-        if self.is_set():
-            other.set()
+        self.on_set(other.set)
+
+    def on_set(self, callback) -> None:
+        """Call ``callback()`` once, when the event is set (now, if it is set already)."""
+        with self._guard:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
 
     def set(self) -> None:
-        super().set()
-        for other in list(self._linked):
-            other.set()
+        with self._guard:
+            super().set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
 
 
 def _record_emitter(db: Database, task_id: int):
@@ -77,6 +87,46 @@ def _record_emitter(db: Database, task_id: int):
         )
 
     return emit
+
+
+def _tool_input(run: dict, tool, local_node: str | None) -> dict:
+    test = {"type": run["test_type"], "spec": run["task_json"]["test"]["spec"]}
+    tool_input = {
+        "schema": 1,
+        "task-uuid": str(run["task_uuid"]),
+        "schedule": {
+            "start": format_timestamp(run["start"]),
+            "duration": duration_to_iso(run["duration"]),
+        },
+        "test": test,
+        "participant": run["participant"],
+        "participant-data": run["part_data_full"] or participant_runs.single_node_data(tool, run),
+    }
+    if local_node:
+        tool_input["local-node"] = local_node
+    return tool_input
+
+
+def timed_outcome(run: dict, local_node: str | None = None) -> tuple[dt.datetime, dict] | None:
+    """When a run that only waits ends and what it reports (its tool's ``timed``), so the
+    runner can hold it as a timer; None when it must be run: a tool without ``timed``, one
+    that declines, or a run that reports as it goes (background-multi) or merges with other
+    participants' results."""
+    tool = plugins.registry().tools.get(run["tool"])
+    if tool is None or tool.timed is None:
+        return None
+    if run["scheduling_class"] == "background-multi" or len(run["participants"]) > 1:
+        return None
+    try:
+        timed = plugins.call(tool, "timed", _tool_input(run, tool, local_node))
+    except (PluginError, plugins.PluginFailure):
+        return None  # ``run`` will say what is wrong
+    if timed is None:
+        return None
+    end, result = timed
+    if not isinstance(result, dict) or not isinstance(result.get("succeeded"), bool):
+        return None
+    return end, result
 
 
 def run_tool(
@@ -91,20 +141,7 @@ def run_tool(
     if tool is None:
         return 1, {"succeeded": False, "error": f"Tool {run['tool']} is not available"}, None
     task = run["task_json"]
-    test = {"type": run["test_type"], "spec": task["test"]["spec"]}
-    tool_input = {
-        "schema": 1,
-        "task-uuid": str(run["task_uuid"]),
-        "schedule": {
-            "start": format_timestamp(run["start"]),
-            "duration": duration_to_iso(run["duration"]),
-        },
-        "test": test,
-        "participant": run["participant"],
-        "participant-data": run["part_data_full"] or participant_runs.single_node_data(tool, run),
-    }
-    if local_node:
-        tool_input["local-node"] = local_node
+    tool_input = _tool_input(run, tool, local_node)
     remaining = (run["end"] + OVERRUN - utcnow()).total_seconds()
     tmpdir = tempfile.mkdtemp(prefix="pscheduler-run-")
     wrappers = []

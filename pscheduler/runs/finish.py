@@ -9,13 +9,15 @@ outcome waiting in one statement, and then, for the runs whose merge needs nobod
 result (one participant), every merge in a second one.  The states and events are the same
 as before (cleanup still comes between), and a runner killed between the two statements
 leaves its runs in cleanup for pscheduler.runs.stuck, as before.  A worker waits for its
-batch (its run's worker is held for the run anyway).
+batch (its run's worker is held for the run anyway); a run held as a timer
+(pscheduler.runs.timers) has no worker, and is told through a callback instead.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg2.errors
@@ -42,6 +44,7 @@ class _Outcome:
     done: threading.Event = field(default_factory=threading.Event)
     stored: str | None = None  # the run's state once stored (None: no longer the runner's)
     error: BaseException | None = None
+    then: Callable[[str | None, BaseException | None], None] | None = None
 
 
 class Finisher:
@@ -66,14 +69,29 @@ class Finisher:
         """Store a run's local outcome (and, with ``merge_here``, its merge); returns the
         run's state then, or None if the ticker ended the run meanwhile.  Raises what the
         database raised (the run then stays running, for the ticker)."""
-        outcome = _Outcome(run, status, result, errors, state, merge_here)
-        with self._cond:
-            self._waiting.append(outcome)
-            self._cond.notify()
+        outcome = self.submit(run, status, result, errors, state, merge_here)
         outcome.done.wait()
         if outcome.error is not None:
             raise outcome.error
         return outcome.stored
+
+    def submit(
+        self,
+        run: dict,
+        status: int,
+        result: dict,
+        errors: str | None,
+        state: str,
+        merge_here: bool,
+        then: Callable[[str | None, BaseException | None], None] | None = None,
+    ) -> _Outcome:
+        """``store`` without waiting: ``then(state, error)`` is called from the finisher's
+        thread once the batch is stored (it must not block the next batch for long)."""
+        outcome = _Outcome(run, status, result, errors, state, merge_here, then=then)
+        with self._cond:
+            self._waiting.append(outcome)
+            self._cond.notify()
+        return outcome
 
     def _run(self) -> None:
         while True:
@@ -88,6 +106,11 @@ class Finisher:
                     outcome.error = exc
             for outcome in batch:
                 outcome.done.set()
+                if outcome.then is not None:
+                    try:
+                        outcome.then(outcome.stored, outcome.error)
+                    except Exception:  # noqa: BLE001 - the next batch must still be stored
+                        log.exception("Run %s: after storing its outcome", outcome.run["id"])
 
     def _store(self, batch: list[_Outcome]) -> None:
         rows = [
