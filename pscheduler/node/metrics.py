@@ -127,38 +127,33 @@ class _Local:
         return request_histogram().collect()
 
 
-# The node's state is read from the database at most once a second per API process: those
-# dozen queries were the dearest request of the API (~9 ms of PostgreSQL CPU at 1M runs) and
-# a dashboard or several monitors may scrape many times a second.  Concurrent scrapes wait
-# for the one reading and share its figures.  (The request counters, kept by the processes
-# themselves, are always current.)
-STATE_TTL = 1.0
-_state: tuple[float, list] | None = None
-_state_lock = threading.Lock()
+# A scrape is made at most once a second per API process, and concurrent scrapes share it: the
+# dozen state queries were the dearest request of the API (~9 ms of PostgreSQL CPU at 1M runs),
+# and merging the workers' request histograms and formatting them cost another 8-15 ms of the
+# API's CPU (prometheus_client's multiprocess collector, in Python), ~22% of the API's time in
+# bench/scale.py's request mix.  A dashboard or several monitors may scrape many times a second;
+# figures up to a second old are what a scraper every 15 s sees anyway.
+SCRAPE_TTL = 1.0
+_scrape: tuple[float, bytes] | None = None
+_scrape_lock = threading.Lock()
 
 
 class DatabaseCollector:
-    """The node's state, read from PostgreSQL (at most once per ``STATE_TTL``)."""
+    """The node's state, read from PostgreSQL."""
 
     def __init__(self, db: Database):
         self.db = db
 
     def collect(self):
-        global _state
         from prometheus_client.core import GaugeMetricFamily
 
         up = GaugeMetricFamily("pscheduler_database_up", "1 if the database answered this scrape")
         families: list | None = None
-        with _state_lock:
-            if _state is not None and time.monotonic() - _state[0] < STATE_TTL:
-                families = _state[1]
-            else:
-                try:
-                    with self.db.reading() as db:
-                        families = list(self._families(db, GaugeMetricFamily))
-                    _state = (time.monotonic(), families)
-                except DatabaseUnavailable as exc:
-                    log.warning("Metrics without the database: %s", exc)
+        try:
+            with self.db.reading() as db:
+                families = list(self._families(db, GaugeMetricFamily))
+        except DatabaseUnavailable as exc:
+            log.warning("Metrics without the database: %s", exc)
         up.add_metric([], 0 if families is None else 1)
         yield up
         yield from families or []
@@ -263,8 +258,18 @@ class StorageCollector:
 
 
 def exposition(db: Database, state_dir: str | None = None) -> tuple[bytes, str]:
-    """The metrics text and its content type."""
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    """The metrics text (at most ``SCRAPE_TTL`` old) and its content type."""
+    global _scrape
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    with _scrape_lock:
+        if _scrape is None or time.monotonic() - _scrape[0] >= SCRAPE_TTL:
+            _scrape = (time.monotonic(), _generate(db, state_dir))
+        return _scrape[1], CONTENT_TYPE_LATEST
+
+
+def _generate(db: Database, state_dir: str | None) -> bytes:
+    from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry()
     if state_dir:
@@ -276,4 +281,4 @@ def exposition(db: Database, state_dir: str | None = None) -> tuple[bytes, str]:
     else:
         registry.register(_Local())
     registry.register(DatabaseCollector(db))
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry)

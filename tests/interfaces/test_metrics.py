@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg2
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import wait_for
 from tests.interfaces._util import post_task, wait_run_final
 
 
@@ -93,6 +94,8 @@ def test_request_latency_histogram_counts_requests_of_every_worker(node):
         assert node.session.get(
             node.url("hostname"), timeout=10, headers={"Connection": "close"}
         ).ok
+    # A worker's scrape is up to a second old (metrics.SCRAPE_TTL); then every request counts.
+    wait_for(lambda: count() - start >= 20, timeout=5, interval=0.3, what="the 20 requests")
     assert count() - start == 20
     family = scrape(node)["pscheduler_api_request_duration_seconds"]
     buckets = [
