@@ -1,13 +1,15 @@
 """API latency while many event streams carry a steady flow of events (issue 14, phase 5 alone).
 
     .venv/bin/python bench/streams.py [--streams 500] [--events 100] [--rate 200]
-                                      [--load-minutes 1]
+                                      [--load-minutes 1] [--rounds 2]
 
-Starts its own node, opens --streams clients on /events, appends --events events a second to the node's event log (as the triggers of
-1,000 tasks repeating every minute would), then offers --rate requests/s of the scale bench's
-mix for --load-minutes and prints p50/p99 per endpoint, p99 per 10 s, each part's CPU and the
-events the streams read.  It isolates the fan-out from the scheduler and the runner: no task
-runs, so whatever the API spends beyond serving requests goes to the streams.
+Starts its own node, opens --streams clients on /events, appends --events events a second to
+the node's event log (as the triggers of 1,000 tasks repeating every minute would), then
+offers --rate requests/s of the scale bench's mix for --load-minutes and prints p50/p99 per
+endpoint, p99 per 10 s, each part's CPU and the events the streams read; the streams then
+leave, and the whole is done --rounds times, with each process's memory (PSS) after each
+round.  It isolates the fan-out from the scheduler and the runner: no task runs, so whatever
+the API spends beyond serving requests goes to the streams.
 """
 
 from __future__ import annotations
@@ -45,6 +47,43 @@ def append_events(dsn: str, per_second: float, stop: threading.Event, count: lis
     conn.close()
 
 
+def one_round(node: BenchNode, args, round_: int) -> int:
+    errors = 0
+    stop_streams, ready = multiprocessing.Event(), multiprocessing.Event()
+    stream_out: multiprocessing.Queue = multiprocessing.Queue()
+    holder = multiprocessing.Process(
+        target=stream_clients,
+        args=(node.host, args.streams, stop_streams, ready, stream_out),
+    )
+    holder.start()
+    ready.wait(90)
+    stop_events, appended = threading.Event(), [0]
+    writer = threading.Thread(
+        target=append_events, args=(node.dsn, args.events, stop_events, appended), daemon=True
+    )
+    writer.start()
+    endpoints = [
+        ("GET /api", "GET", "/pscheduler/api", None),
+        ("GET /tasks", "GET", "/pscheduler/tasks", None),
+        ("GET /status", "GET", "/pscheduler/status", None),
+    ]
+    title = f"Round {round_}: API with {args.streams} streams and {args.events:g} events/s"
+    began = time.monotonic()
+    errors += api_phase(node, args, endpoints, title)
+    stop_events.set()
+    writer.join(10)
+    took = time.monotonic() - began
+    stop_streams.set()
+    statuses, events, ended = stream_out.get(timeout=60)
+    holder.join(10)
+    print(
+        f"    appended {appended[0]} events in {took:.0f} s; streams: answers {statuses},"
+        f" {events} events read ({events / took:.0f}/s), {ended} ended early"
+    )
+    errors += sum(n for status, n in statuses.items() if status != 200) + ended
+    return errors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=500)
@@ -52,50 +91,28 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200, help="requests/s offered")
     parser.add_argument("--load-minutes", type=float, default=1)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="times the streams connect, carry the load and leave: memory that grows only in "
+        "the first is the process's working size (threads, pools), memory that grows in every "
+        "one is a leak",
+    )
     args = parser.parse_args()
 
     node = BenchNode()
     errors = 0
     try:
         before = rss(node)
-        stop_streams, ready = multiprocessing.Event(), multiprocessing.Event()
-        stream_out: multiprocessing.Queue = multiprocessing.Queue()
-        holder = multiprocessing.Process(
-            target=stream_clients,
-            args=(node.host, args.streams, stop_streams, ready, stream_out),
-        )
-        holder.start()
-        ready.wait(90)
-        stop_events, appended = threading.Event(), [0]
-        writer = threading.Thread(
-            target=append_events, args=(node.dsn, args.events, stop_events, appended), daemon=True
-        )
-        writer.start()
-        endpoints = [
-            ("GET /api", "GET", "/pscheduler/api", None),
-            ("GET /tasks", "GET", "/pscheduler/tasks", None),
-            ("GET /status", "GET", "/pscheduler/status", None),
-        ]
-        title = f"API with {args.streams} streams and {args.events:g} events/s"
-        began = time.monotonic()
-        errors += api_phase(node, args, endpoints, title)
-        stop_events.set()
-        writer.join(10)
-        took = time.monotonic() - began
-        stop_streams.set()
-        statuses, events, ended = stream_out.get(timeout=60)
-        holder.join(10)
-        print(
-            f"    appended {appended[0]} events in {took:.0f} s; streams: answers {statuses},"
-            f" {events} events read ({events / took:.0f}/s), {ended} ended early"
-        )
-        errors += sum(n for status, n in statuses.items() if status != 200) + ended
-        time.sleep(2)  # the writer closes the departed streams' sockets
-        after = rss(node)
-        print("    memory (PSS) kB before the streams -> after they closed:")
-        for name in sorted(set(before) | set(after)):
-            a, b = before.get(name, 0), after.get(name, 0)
-            print(f"      {name:<28} {a:>9} -> {b:>9} {(b - a) * 100 / a if a else 0:+.0f}%")
+        for round_ in range(1, args.rounds + 1):
+            errors += one_round(node, args, round_)
+            time.sleep(2)  # the writer closes the departed streams' sockets
+            after = rss(node)
+            print(f"    memory (PSS) kB before the first streams -> after round {round_}'s closed:")
+            for name in sorted(set(before) | set(after)):
+                a, b = before.get(name, 0), after.get(name, 0)
+                print(f"      {name:<28} {a:>9} -> {b:>9} {(b - a) * 100 / a if a else 0:+.0f}%")
     finally:
         node.close()
     print(f"errors: {errors}")

@@ -24,6 +24,7 @@ from pscheduler.api import context, stream_writer
 from pscheduler.api.doc import UUID, doc, query, text_error
 from pscheduler.api.responses import root_url, text
 from pscheduler.events import log as events
+from pscheduler.toolkit import heap
 
 bp = Blueprint("events", __name__)
 
@@ -80,6 +81,15 @@ def _batch(batch: list[dict], resume: int, root: str) -> bytes:
     return data
 
 
+def _forget_rendered() -> None:
+    """The last stream of the process has gone: the rendered events (up to ~9 MB) are of no
+    use to anyone until the next, so a worker that once served 500 streams does not keep them."""
+    with _frames_lock:
+        _frames.clear()
+        _batches.clear()
+    heap.trim()
+
+
 class _Held:
     """What one stream holds (a slot of the process's streams and its subscription), given
     back exactly once: by the request when the stream ends in its thread, by the writer
@@ -99,6 +109,8 @@ class _Held:
             self._held = False
         if self.sub is not None:
             self.hub.close(self.sub)
+            if self.hub.subscribers == 0:
+                _forget_rendered()
         _slots.release()
 
     def release_unless_handed_over(self) -> None:

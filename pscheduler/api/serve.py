@@ -14,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 from pscheduler.api import stream_writer
 from pscheduler.config import Config
 from pscheduler.events import log as events
+from pscheduler.toolkit import heap
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def _post_fork(server, worker) -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != server.pid:  # the master died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+    heap.limit_arenas(2)
 
 
 class _Gunicorn(BaseApplication):
