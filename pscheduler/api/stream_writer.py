@@ -85,6 +85,8 @@ class Writer:
         self._more = False  # a stream has events its buffer had no room for
         self._peak = 0  # most streams at once since the heap was last trimmed
         self._signalled = threading.Event()
+        self.emptied = threading.Event()  # set while it holds no stream (see ``drain``)
+        self.emptied.set()
         self._thread = threading.Thread(target=self._run, name="event-writer", daemon=True)
         self._thread.start()
 
@@ -95,6 +97,7 @@ class Writer:
         stream.sock.setblocking(False)
         stream.sub.waker = self.wake
         self._new.put(stream)
+        self.emptied.clear()  # after the put: a close meanwhile sees the stream queued
         self.wake()
 
     def wake(self) -> None:
@@ -103,10 +106,6 @@ class Writer:
             self._signalled.set()
             with contextlib.suppress(BlockingIOError, OSError):
                 self._wake_w.send(b"\0")
-
-    @property
-    def streams(self) -> int:
-        return len(self._streams)
 
     # ------------------------------------------------------------------ the writer thread
 
@@ -234,6 +233,8 @@ class Writer:
         if self._peak >= TRIM_PEAK and len(self._streams) <= self._peak // 2:
             heap.trim()
             self._peak = len(self._streams)
+        if not self._streams and self._new.empty():
+            self.emptied.set()
 
 
 _writer: Writer | None = None
@@ -243,12 +244,9 @@ _writer_lock = threading.Lock()
 def drain(timeout: float) -> None:
     """Wait (at most ``timeout``) until every stream is closed, its last words sent: for a
     stopping worker, whose own loop waits only for the connections it still has."""
-    deadline = time.monotonic() + timeout
-    while _writer is not None and (_writer.streams or not _writer._new.empty()):
-        if time.monotonic() >= deadline:
-            return
+    if _writer is not None:
         _writer.wake()
-        time.sleep(0.02)
+        _writer.emptied.wait(timeout)
 
 
 def writer() -> Writer:

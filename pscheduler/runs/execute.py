@@ -110,8 +110,8 @@ def _tool_input(run: dict, tool, local_node: str | None) -> dict:
 def timed_outcome(run: dict, local_node: str | None = None) -> tuple[dt.datetime, dict] | None:
     """When a run that only waits ends and what it reports (its tool's ``timed``), so the
     runner can hold it as a timer; None when it must be run: a tool without ``timed``, one
-    that declines, or a run that reports as it goes (background-multi) or merges with other
-    participants' results."""
+    that declines or answers something unusable, or a run that reports as it goes
+    (background-multi) or merges with other participants' results."""
     tool = plugins.registry().tools.get(run["tool"])
     if tool is None or tool.timed is None:
         return None
@@ -121,9 +121,18 @@ def timed_outcome(run: dict, local_node: str | None = None) -> tuple[dt.datetime
         timed = plugins.call(tool, "timed", _tool_input(run, tool, local_node))
     except (PluginError, plugins.PluginFailure):
         return None  # ``run`` will say what is wrong
-    if timed is None:
+    return usable_timed(timed)
+
+
+def usable_timed(timed) -> tuple[dt.datetime, dict] | None:
+    """A tool's ``timed`` answer if the runner can hold it: (an aware datetime, a participant
+    result); anything else (a third party's mistake) makes the run go through ``run``, rather
+    than break the starter or the timers' heap."""
+    if not isinstance(timed, tuple) or len(timed) != 2:
         return None
     end, result = timed
+    if not isinstance(end, dt.datetime) or end.utcoffset() is None:
+        return None
     if not isinstance(result, dict) or not isinstance(result.get("succeeded"), bool):
         return None
     return end, result

@@ -44,10 +44,6 @@ class Timers:
         with self._cond:
             return self._fire.pop(key, None) is not None
 
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._fire)
-
     def _due(self) -> list[Callable[[], None]]:
         with self._cond:
             while True:
