@@ -1,11 +1,11 @@
 """The event log fanned out to stream clients: one LISTEN connection per process, many readers.
 
 Triggers (migration 005) append a row to ``event`` for every task, run and archiving change
-and NOTIFY ``event`` with its id.  A ``Hub`` owns one reader thread per process, woken by the
-process's one LISTEN connection (``fanout``): on a notification (or every few seconds, as a
-safety net) it reads the new rows once and hands
-each to the subscribers whose filters match, so a hundred stream clients cost one query per
-burst of changes, not a hundred.
+and NOTIFY ``event`` (once per transaction since migration 021: the payload is empty).  A
+``Hub`` owns one reader thread per process, woken by the process's one LISTEN connection
+(``fanout``): on a notification (or every few seconds, as a safety net) it reads the new rows
+once and hands each to the subscribers whose filters match, so a hundred stream clients cost
+one query per burst of changes, not a hundred.
 
 Ids come from a sequence, so a transaction that took an id earlier may commit after one that
 took a later id.  The hub remembers such holes for ``GAP_TTL`` seconds and reads them again;

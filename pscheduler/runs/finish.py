@@ -113,17 +113,16 @@ class Finisher:
                         log.exception("Run %s: after storing its outcome", outcome.run["id"])
 
     def _store(self, batch: list[_Outcome]) -> None:
-        rows = [
-            {
-                "id": o.run["id"],
+        outcomes = {
+            o.run["id"]: {
                 "status": o.status,
                 "result": o.result,
                 "errors": o.errors,
                 "state": o.state,
             }
             for o in batch
-        ]
-        states = self._statement("runs_store_local_many", rows)
+        }
+        states = self._statement("runs_store_local_many", outcomes)
         for o in batch:
             o.stored = states.get(o.run["id"])
         # Between the two statements the runs are in cleanup with their local results
@@ -134,30 +133,29 @@ class Finisher:
             return
         merged = {o.run["id"]: merge(o.run, [o.result]) for o in merging}
         finals = {i: final_state(m) for i, m in merged.items()}
-        rows = [
-            {
-                "id": o.run["id"],
+        outcomes = {
+            o.run["id"]: {
                 "result_full": [o.result],
                 "result_merged": merged[o.run["id"]],
                 "state": finals[o.run["id"]],
             }
             for o in merging
-        ]
-        states = self._statement("runs_store_merged_many", rows)
+        }
+        states = self._statement("runs_store_merged_many", outcomes)
         for o in merging:
             # No row: the ticker stored a merge first (its result stands), as in execute.
             o.stored = states.get(o.run["id"], finals[o.run["id"]])
 
-    def _statement(self, name: str, rows: list[dict]) -> dict[int, str]:
+    def _statement(self, name: str, outcomes: dict[int, dict]) -> dict[int, str]:
         attempt = 1
         while True:
             try:
                 with self.db.transaction() as cur:
-                    cur.execute(query(name), {"rows": Json(rows)})
+                    cur.execute(query(name), {"outcomes": Json(outcomes), "ids": list(outcomes)})
                     return {row["id"]: row["state"] for row in cur.fetchall()}
             except DatabaseUnavailable as exc:  # how the pool reports a deadlock, too
                 deadlock = isinstance(exc.__cause__, psycopg2.errors.DeadlockDetected)
                 if not deadlock or attempt == ATTEMPTS:
                     raise
-            log.warning("Storing %d run outcome(s) met a deadlock; trying again", len(rows))
+            log.warning("Storing %d run outcome(s) met a deadlock; trying again", len(outcomes))
             attempt += 1

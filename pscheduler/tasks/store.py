@@ -118,7 +118,8 @@ def list_urls_json(
 ) -> str:
     """The URLs of what ``list_rows`` lists (``base``/uuid) as a JSON array, made by the
     database: at a fraction of its cost, and with no Python object per task."""
-    params = {**_listing(json_filter, limit, offset), "base": base}
+    # The opening quote and the JSON-escaped base: the query adds each UUID and the closing quote.
+    params = {**_listing(json_filter, limit, offset), "prefix": json.dumps(f"{base}/")[:-1]}
     return db.one("task_uuid_list", params)["urls"]
 
 

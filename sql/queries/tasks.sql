@@ -40,9 +40,12 @@ LIMIT %(limit)s OFFSET %(offset)s;
 -- name: task_uuid_list
 -- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode, and one
 -- row (the JSON array of URLs, as text, sent as it is): with 10,000 tasks, a row and a dict
--- per task cost the API more than the query.  Same filter and order as task_list.
-SELECT coalesce(json_agg(%(base)s || '/' || t.uuid::text ORDER BY t.added, t.id), '[]')::text
-       AS urls
+-- per task cost the API more than the query.  Same filter and order as task_list, read from
+-- the task_added index alone.  ``prefix`` is the opening quote and the JSON-escaped base URL
+-- with its slash (made once by the caller): json_agg escaped every URL character by character,
+-- two thirds of the query's time with 5,000 tasks.
+SELECT '[' || coalesce(string_agg(%(prefix)s || t.uuid::text || '"', ',' ORDER BY t.added, t.id),
+                       '') || ']' AS urls
 FROM (SELECT t.uuid, t.added, t.id FROM task t
       WHERE task_matches(t, %(json)s::jsonb)
       ORDER BY t.added, t.id

@@ -67,7 +67,7 @@ def hot_queries(task_id: int, task_uuid: str) -> dict[str, tuple[str, dict[str, 
         ),
         "GET /tasks": (
             "task_uuid_list",
-            {"json": None, "limit": None, "offset": 0, "base": "https://h/pscheduler/tasks"},
+            {"json": None, "limit": None, "offset": 0, "prefix": '"https://h/pscheduler/tasks/'},
         ),
         "GET /tasks?expanded": ("task_list", {"json": None, "limit": None, "offset": 0}),
         "/metrics archiving backlog": ("metrics_archiving_backlog", {}),
