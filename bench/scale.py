@@ -186,33 +186,41 @@ def print_lateness(title: str, figures: dict) -> None:
 DAEMONS = ("runner", "scheduler", "ticker", "archiver")
 
 
-def cpu_seconds(node: BenchNode, by_daemon: bool = False) -> dict[str, float]:
-    """CPU seconds used so far by the node's API workers, PostgreSQL and the rest (each
-    daemon apart with ``by_daemon``).  A backend that exited takes its seconds with it."""
+def cpu_by_process(node: BenchNode, by_daemon: bool = False) -> dict[int, tuple[str, float]]:
+    """Each of the node's processes: its group (API, PostgreSQL, the rest or, with
+    ``by_daemon``, each daemon apart) and the CPU seconds it used so far."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {"api": 0.0, "postgres": 0.0, "daemons": 0.0}
+    out = {}
     for pid, cmd in node_pids(node).items():
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        used = (int(fields[11]) + int(fields[12])) / tick
         group = "postgres" if b"postgres" in cmd.split(b"\0")[0] else "daemons"
         if b"server\0api" in cmd or b"pscheduler-api" in cmd:
             group = "api"
         elif by_daemon and group == "daemons":
             group = next((d for d in DAEMONS if f"server\0{d}".encode() in cmd), "daemons")
-        out[group] = out.get(group, 0.0) + used
+        out[pid] = (group, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per group between two ``cpu_by_process`` readings, process by process: a
+    backend that exited in between is left out (a sum of totals went negative with it)."""
+    out = {"api": 0.0, "postgres": 0.0, "daemons": 0.0}
+    for pid, (group, used) in after.items():
+        out[group] = out.get(group, 0.0) + used - before.get(pid, (group, 0.0))[1]
     return out
 
 
 def cpu_windows(node: BenchNode, stop: threading.Event, out: list) -> None:
     """Per WINDOW seconds, the share of one core each part of the node used (where the time
     of a latency stall went)."""
-    before = cpu_seconds(node, by_daemon=True)
+    before = cpu_by_process(node, by_daemon=True)
     while not stop.wait(WINDOW):
-        now = cpu_seconds(node, by_daemon=True)
-        out.append({k: (now[k] - before.get(k, 0.0)) * 100 / WINDOW for k in now})
+        now = cpu_by_process(node, by_daemon=True)
+        out.append({k: v * 100 / WINDOW for k, v in cpu_used(before, now).items()})
         before = now
 
 
@@ -238,17 +246,16 @@ def cost_per_request(node: BenchNode, endpoints, n: int) -> None:
     for label, method, path, body in endpoints:
         conn = http.client.HTTPSConnection(node.host, context=ctx, timeout=60)
         walls = []
-        before = cpu_seconds(node)
+        before = cpu_by_process(node)
         for _ in range(n):
             began = time.perf_counter()
             conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
             response = conn.getresponse()
             response.read()
             walls.append((time.perf_counter() - began) * 1000)
-        after = cpu_seconds(node)
+        used = cpu_used(before, cpu_by_process(node))
         conn.close()
-        api = (after["api"] - before["api"]) * 1000 / n
-        pg = (after["postgres"] - before["postgres"]) * 1000 / n
+        api, pg = used["api"] * 1000 / n, used["postgres"] * 1000 / n
         print(
             f"    {label:<28} wall p50={percentile(walls, 50):8.1f} ms   CPU per request:"
             f" API {api:6.2f} ms, PostgreSQL {pg:6.2f} ms"
