@@ -105,9 +105,10 @@ WHERE id = %(id)s AND result_merged IS NULL RETURNING state;
 -- Each run looks its outcome up by key instead of joining a record set: with the statistics
 -- of before a burst (no run running), the planner joined the set to the running runs in a
 -- nested loop that read the whole set once per running run (500 x 1,000 rows a batch).
+-- (A JSON null stays SQL NULL, as jsonb_to_recordset made it.)
 WITH given AS (SELECT %(outcomes)s::jsonb AS by_id)
 UPDATE run r SET status = (g.by_id -> r.id::text ->> 'status')::integer,
-                 result = g.by_id -> r.id::text -> 'result',
+                 result = nullif(g.by_id -> r.id::text -> 'result', 'null'),
                  errors = g.by_id -> r.id::text ->> 'errors',
                  state = g.by_id -> r.id::text ->> 'state'
 FROM given g
@@ -118,8 +119,8 @@ RETURNING r.id, r.state;
 -- run_store_merged for a batch: ``outcomes`` is {"<id>": {result_full, result_merged, state}},
 -- ``ids`` its keys (looked up as in runs_store_local_many).
 WITH given AS (SELECT %(outcomes)s::jsonb AS by_id)
-UPDATE run r SET result_full = g.by_id -> r.id::text -> 'result_full',
-                 result_merged = g.by_id -> r.id::text -> 'result_merged',
+UPDATE run r SET result_full = nullif(g.by_id -> r.id::text -> 'result_full', 'null'),
+                 result_merged = nullif(g.by_id -> r.id::text -> 'result_merged', 'null'),
                  clock_survey = NULL,
                  state = g.by_id -> r.id::text ->> 'state'
 FROM given g

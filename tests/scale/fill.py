@@ -119,13 +119,19 @@ def explain(conn, sql: str, params: dict, analyze: bool = True) -> dict:
     return plan
 
 
-def run_rows_read(plan: dict) -> int:
-    """Rows taken from the run table by every scan node (actual rows times loops)."""
+def rows_handled(plan: dict, relation: str | None = None) -> int:
+    """Rows that went through the plan's nodes (actual rows times loops), or only through
+    those that scan ``relation``: a nested loop re-reading its inner side shows here."""
     return sum(
         int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1))
         for node in _walk(plan["Plan"])
-        if node.get("Relation Name") == "run"
+        if relation is None or node.get("Relation Name") == relation
     )
+
+
+def run_rows_read(plan: dict) -> int:
+    """Rows taken from the run table by every scan node."""
+    return rows_handled(plan, "run")
 
 
 def seq_scans(plan: dict, relation: str = "run") -> int:

@@ -14,7 +14,7 @@ from psycopg2.extras import Json
 
 from pscheduler.db import query
 from tests.helpers import Node
-from tests.scale.fill import _walk, explain, fill_runs
+from tests.scale.fill import explain, fill_runs, rows_handled
 
 RUNS = 2400  # half finished in the past, half pending from ten minutes on
 BATCH = 500
@@ -51,13 +51,6 @@ def _start_pending(conn, n: int) -> list[int]:
     return ids
 
 
-def _rows_handled(plan: dict) -> int:
-    return sum(
-        int(node.get("Actual Rows", 0) * node.get("Actual Loops", 1))
-        for node in _walk(plan["Plan"])
-    )
-
-
 def test_storing_a_batch_of_outcomes_reads_each_run_once(db):
     running = _start_pending(db, 2 * BATCH)  # the burst: more running than one batch ends
     ended = running[:BATCH]
@@ -68,7 +61,7 @@ def test_storing_a_batch_of_outcomes_reads_each_run_once(db):
     plan = explain(db, query("runs_store_local_many"), {"outcomes": Json(local), "ids": ended})
     assert plan["Plan"]["Actual Rows"] == BATCH
     # Before: the record set read once per running run, 500 x 1,000 rows.
-    assert _rows_handled(plan) < 10 * BATCH, plan
+    assert rows_handled(plan) < 10 * BATCH, plan
 
     running = _start_pending(db, 2 * BATCH)
     ended = running[:BATCH]
@@ -87,7 +80,7 @@ def test_storing_a_batch_of_outcomes_reads_each_run_once(db):
     }
     plan = explain(db, query("runs_store_merged_many"), {"outcomes": Json(merged), "ids": ended})
     assert plan["Plan"]["Actual Rows"] == BATCH
-    assert _rows_handled(plan) < 10 * BATCH, plan
+    assert rows_handled(plan) < 10 * BATCH, plan
 
 
 def _count_trigger_ms(conn, ids: list[int]) -> float:
