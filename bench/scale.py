@@ -10,7 +10,8 @@ Starts its own node, then prints, phase by phase:
     and runs missed, overdue and failed;
  4. API p50/p99 per endpoint under --rate requests/s for --load-minutes (keep-alive clients,
     open loop), errors, and the lateness of the runs due meanwhile;
- 5. the same with --idle idle TCP connections and --streams event-stream clients open;
+ 5. the same with --idle idle TCP connections and --streams event-stream clients open (the
+    stream readers at --readers-nice, 19 by default: they stand in for clients elsewhere);
  6. memory (PSS) of every process of the node at the start and at the end.
 Every phase has a deadline; a global alarm stops the node and exits if anything hangs.
 Figures to reach (2 cores): lateness p99 < 1 s in the burst, < 100 ms after; API p99 < 100 ms
@@ -308,6 +309,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32, help="keep-alive client connections")
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument(
+        "--readers-nice",
+        type=int,
+        default=19,
+        help="CPU niceness of the stream readers, which stand in for remote clients (0: at "
+        "the node's priority, competing with it for these cores)",
+    )
     parser.add_argument("--placement-timeout", type=float, default=900)
     parser.add_argument("--cost-requests", type=int, default=50)
     args = parser.parse_args()
@@ -358,7 +366,8 @@ def main() -> int:
                 target=idle_connections, args=(node.host, args.idle, stop, idle_out)
             ),
             multiprocessing.Process(
-                target=stream_clients, args=(node.host, args.streams, stop, ready, stream_out)
+                target=stream_clients,
+                args=(node.host, args.streams, stop, ready, stream_out, args.readers_nice),
             ),
         ]
         for p in holders:
@@ -372,7 +381,7 @@ def main() -> int:
             statuses, events, ended = stream_out.get(timeout=30)
             print(f"    idle: {opened} opened, {closed} closed by the server")
             print(f"    streams: answers {statuses}, {events} events read, {ended} ended early")
-            errors += sum(n for status, n in statuses.items() if status != 200)
+            errors += sum(n for status, n in statuses.items() if status != 200) + ended
         except Exception:  # noqa: BLE001
             print("    idle/stream holders did not report")
             errors += 1

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/streams.py [--streams 500] [--events 100] [--rate 200]
                                       [--load-minutes 1] [--rounds 2]
+                                      [--burst 5000 --burst-every 30] [--tasks 1000]
+                                      [--readers-nice 19]
 
 Starts its own node, opens --streams clients on /events, appends --events events a second to
 the node's event log (as the triggers of 1,000 tasks repeating every minute would), then
@@ -9,42 +11,87 @@ offers --rate requests/s of the scale bench's mix for --load-minutes and prints 
 endpoint, p99 per 10 s, each part's CPU and the events the streams read; the streams then
 leave, and the whole is done --rounds times, with each process's memory (PSS) after each
 round.  It isolates the fan-out from the scheduler and the runner: no task runs, so whatever
-the API spends beyond serving requests goes to the streams.
+the API spends beyond serving requests goes to the streams.  --burst adds that many events
+every --burst-every seconds, over two seconds; --tasks instead posts that many idle tasks
+starting together every minute, so the bursts are real runs (the daemons and PostgreSQL busy
+too), as in the scale bench's phase 5 but in minutes, not a quarter of an hour.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import multiprocessing
 import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 from _load import stream_clients
-from _node import BenchNode
+from _node import BenchNode, request
 from scale import api_phase, rss
 
+APPEND = (
+    "SELECT event_append('run-state', %s, gen_random_uuid(), 'idle',"
+    " jsonb_build_object('state', 'finished', 'pad', repeat('x', 200)))"
+    " FROM generate_series(1, %s)"
+)
 
-def append_events(dsn: str, per_second: float, stop: threading.Event, count: list) -> None:
-    """Append ``per_second`` run-state events a second, in 20 transactions a second."""
+
+def append_events(dsn: str, args, stop: threading.Event, count: list) -> None:
+    """Append ``args.events`` run-state events a second, in 20 transactions a second, and
+    every ``args.burst_every`` seconds a burst of ``args.burst`` more, spread over the
+    ticks of two seconds (as 1,000 runs starting together make: claim, start,
+    finish and merge, five events a run)."""
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     task = str(uuid.uuid4())
-    per_tick = max(1, round(per_second / 20))
+    per_tick = max(1, round(args.events / 20))
+    burst_left, next_burst = 0, time.monotonic() + args.burst_every / 2
     with conn.cursor() as cur:
         while not stop.is_set():
             began = time.monotonic()
-            cur.execute(
-                "SELECT event_append('run-state', %s, gen_random_uuid(), 'idle',"
-                " jsonb_build_object('state', 'finished', 'pad', repeat('x', 200)))"
-                " FROM generate_series(1, %s)",
-                (task, per_tick),
-            )
-            count[0] += per_tick
+            if args.burst and began >= next_burst:
+                burst_left, next_burst = args.burst, next_burst + args.burst_every
+            extra = min(burst_left, max(1, args.burst // 40))  # 40 ticks: two seconds
+            burst_left -= extra
+            cur.execute(APPEND, (task, per_tick + extra))
+            count[0] += per_tick + extra
             stop.wait(max(0.0, 0.05 - (time.monotonic() - began)))
     conn.close()
+
+
+def post_bursting_tasks(node: BenchNode, count: int, minutes: float) -> None:
+    """``count`` idle tasks repeating every minute from the same second, until ``minutes``
+    from now: every minute the runner starts ``count`` runs together and the streams carry
+    the real burst (five events a run, from the scheduler's, runner's and finisher's
+    transactions), with the daemons and PostgreSQL busy beside the API."""
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=45)
+    until = start + dt.timedelta(minutes=minutes)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    body = json.dumps(
+        {
+            "test": {"type": "idle", "spec": {"duration": "PT1S"}},
+            "schedule": {
+                "repeat": "PT1M",
+                "slip": "PT5M",
+                "start": stamp(start),
+                "until": stamp(until),
+            },
+        }
+    ).encode()
+
+    def one(_: int) -> None:
+        status, data = request("POST", node.host, "/pscheduler/tasks", body)
+        if status != 200:
+            raise SystemExit(f"POST /tasks: {status} {data[:200]!r}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(count), timeout=600))
+    print(f"posted {count} tasks, the first burst at {stamp(start)}")
 
 
 def one_round(node: BenchNode, args, round_: int) -> int:
@@ -53,13 +100,13 @@ def one_round(node: BenchNode, args, round_: int) -> int:
     stream_out: multiprocessing.Queue = multiprocessing.Queue()
     holder = multiprocessing.Process(
         target=stream_clients,
-        args=(node.host, args.streams, stop_streams, ready, stream_out),
+        args=(node.host, args.streams, stop_streams, ready, stream_out, args.readers_nice),
     )
     holder.start()
     ready.wait(90)
     stop_events, appended = threading.Event(), [0]
     writer = threading.Thread(
-        target=append_events, args=(node.dsn, args.events, stop_events, appended), daemon=True
+        target=append_events, args=(node.dsn, args, stop_events, appended), daemon=True
     )
     writer.start()
     endpoints = [
@@ -68,6 +115,8 @@ def one_round(node: BenchNode, args, round_: int) -> int:
         ("GET /status", "GET", "/pscheduler/status", None),
     ]
     title = f"Round {round_}: API with {args.streams} streams and {args.events:g} events/s"
+    if args.burst:
+        title += f", a burst of {args.burst} every {args.burst_every:g} s"
     began = time.monotonic()
     errors += api_phase(node, args, endpoints, title)
     stop_events.set()
@@ -87,10 +136,23 @@ def one_round(node: BenchNode, args, round_: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument(
+        "--tasks", type=int, default=0, help="idle tasks starting together every minute"
+    )
     parser.add_argument("--events", type=float, default=100, help="events appended per second")
+    parser.add_argument(
+        "--burst", type=int, default=0, help="events in each burst (5,000: 1,000 runs)"
+    )
+    parser.add_argument("--burst-every", type=float, default=30, help="seconds between bursts")
     parser.add_argument("--rate", type=float, default=200, help="requests/s offered")
     parser.add_argument("--load-minutes", type=float, default=1)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--readers-nice",
+        type=int,
+        default=19,
+        help="CPU niceness of the stream readers, which stand in for remote clients",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -104,6 +166,8 @@ def main() -> int:
     node = BenchNode()
     errors = 0
     try:
+        if args.tasks:
+            post_bursting_tasks(node, args.tasks, args.rounds * (args.load_minutes + 1) + 2)
         before = rss(node)
         for round_ in range(1, args.rounds + 1):
             errors += one_round(node, args, round_)
