@@ -308,12 +308,19 @@ class Database:
         return len(victims)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[psycopg2.extras.RealDictCursor]:
-        """A cursor in one transaction: committed on success, rolled back on error."""
+    def transaction(self, *, single: bool = False) -> Iterator[psycopg2.extras.RealDictCursor]:
+        """A cursor in one transaction: committed on success, rolled back on error.
+
+        ``single``: the caller runs one statement (``one``, ``all``, ``execute``), which is a
+        transaction of its own without BEGIN and COMMIT.  psycopg2 sends each of those as a
+        query of its own: three round trips for one statement, each parsed by the server and
+        each waited for, and under load every wait may cost a thread its turn at the GIL."""
         self._ensure_reaper()
         pool, conn = self._take()
         broken = False
         try:
+            if single:
+                conn.autocommit = True
             with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                 yield cur
             conn.commit()
@@ -353,20 +360,25 @@ class Database:
                 conn.rollback()
             raise
         finally:
+            if single:
+                try:
+                    conn.autocommit = False
+                except psycopg2.Error:  # closed meanwhile
+                    broken = True
             self._give(pool, conn, broken)
 
     def one(self, name: str, params: Any = None) -> dict | None:
-        with self.transaction() as cur:
+        with self.transaction(single=True) as cur:
             cur.execute(query(name), params)
             return cur.fetchone()
 
     def all(self, name: str, params: Any = None) -> list[dict]:
-        with self.transaction() as cur:
+        with self.transaction(single=True) as cur:
             cur.execute(query(name), params)
             return cur.fetchall()
 
     def execute(self, name: str, params: Any = None) -> int:
-        with self.transaction() as cur:
+        with self.transaction(single=True) as cur:
             cur.execute(query(name), params)
             return cur.rowcount
 

@@ -36,6 +36,33 @@ def test_connections_are_reused_and_named(dsn):
         db.close()
 
 
+def test_a_single_statement_is_sent_without_begin_and_commit(dsn):
+    """``one``/``all``/``execute`` run their statement as its own transaction: the statement
+    is then the transaction's first command (with BEGIN it is the second), and the pooled
+    connection goes back to transactions for the next caller, after a failure as well."""
+    first_command = (
+        "SELECT transaction_timestamp() = statement_timestamp() AS first,"
+        " pg_backend_pid() AS pid"
+    )
+    db = Database(dsn)
+    try:
+        with db.transaction(single=True) as cur:
+            cur.execute(first_command)
+            single = cur.fetchone()
+        with db.transaction() as cur:
+            cur.execute(first_command)
+            in_block = cur.fetchone()
+        assert single["first"] and not in_block["first"]
+        assert single["pid"] == in_block["pid"]  # the same connection, back in transactions
+        with pytest.raises(psycopg2.errors.DivisionByZero), db.transaction(single=True) as cur:
+            cur.execute("SELECT 1 / 0")
+        with db.transaction() as cur:
+            cur.execute(first_command)
+            assert cur.fetchone() == in_block | {"first": False}
+    finally:
+        db.close()
+
+
 def test_an_error_rolls_back_and_keeps_the_connection(dsn):
     db = Database(dsn)
     try:
