@@ -41,8 +41,7 @@ def test_a_single_statement_is_sent_without_begin_and_commit(dsn):
     is then the transaction's first command (with BEGIN it is the second), and the pooled
     connection goes back to transactions for the next caller, after a failure as well."""
     first_command = (
-        "SELECT transaction_timestamp() = statement_timestamp() AS first,"
-        " pg_backend_pid() AS pid"
+        "SELECT transaction_timestamp() = statement_timestamp() AS first, pg_backend_pid() AS pid"
     )
     db = Database(dsn)
     try:
