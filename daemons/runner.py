@@ -98,7 +98,6 @@ class Runner:
         self.db = None  # the loop's pool, for the runs' work
         self.finisher: finishing.Finisher | None = None  # stores ended runs in batches
         self.start_db = None  # connections of the starter alone: never queued behind runs
-        self.finish_db = None  # the finisher's, at a lower priority (pscheduler.db.priority)
         self.starter = threading.Thread(target=self._start_loop, name="starter", daemon=True)
 
     # ------------------------------------------------------------------ starting on time
@@ -230,7 +229,7 @@ class Runner:
                 )
             self.recovered = True
             self.db = db
-            self.finisher = finishing.Finisher(self.finish_db or db)
+            self.finisher = finishing.Finisher(db)
             self.timers = Timers()
             self.starter.start()
         for note in notes:
@@ -278,15 +277,12 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - the successor's recovery hands them back
             log.warning("Could not hand back on-deck runs: %s", exc)
         self.start_db.close()
-        if self.finish_db is not None:
-            self.finish_db.close()
 
 
 def main(config: Config) -> int:
     stop = install_stop_handlers()
     runner = Runner(stop, config)
     runner.start_db = Database(config.dsn or "", "pscheduler-runner-start", maxconn=2)
-    runner.finish_db = Database(config.dsn or "", "pscheduler-runner-finish", maxconn=1)
     try:
         return run_loop(
             "runner", config, ["run_new", "run_state"], runner.step, refresh=10.0, stop=stop

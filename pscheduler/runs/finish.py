@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 import psycopg2.errors
 from psycopg2.extras import Json
 
-from pscheduler.db import Database, DatabaseUnavailable, priority, query
+from pscheduler.db import Database, DatabaseUnavailable, query
 from pscheduler.runs.execute import final_state, merge
 from pscheduler.toolkit import killpoint
 
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 500
-NICENESS = 10  # of the finisher's PostgreSQL backend (pscheduler.db.priority)
 ATTEMPTS = 3  # a batch that meets a deadlock (with the ticker's batches) is tried again
 
 
@@ -49,14 +48,10 @@ class _Outcome:
 
 
 class Finisher:
-    """One per runner: ``store`` blocks until the outcome is stored with its batch.
-
-    ``db`` is the finisher's own pool: its backend is reniced, and a runner's other work must
-    not be served by it."""
+    """One per runner: ``store`` blocks until the outcome is stored with its batch."""
 
     def __init__(self, db: Database):
         self.db = db
-        self._lowered: set[int] = set()  # backend pids reniced
         self._waiting: list[_Outcome] = []
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="finisher", daemon=True)
@@ -156,10 +151,6 @@ class Finisher:
         while True:
             try:
                 with self.db.transaction() as cur:
-                    backend = cur.connection.info.backend_pid
-                    if backend not in self._lowered:
-                        priority.lower_backend(cur.connection, NICENESS)
-                        self._lowered.add(backend)
                     cur.execute(query(name), {"outcomes": Json(outcomes), "ids": list(outcomes)})
                     return {row["id"]: row["state"] for row in cur.fetchall()}
             except DatabaseUnavailable as exc:  # how the pool reports a deadlock, too
