@@ -152,7 +152,12 @@ def test_agent_keeps_tasks_in_line_with_the_template(pair):
         empty["tasks"]["mesh-rtt"]["disabled"] = True
         Path(b.state_dir, "psconfig.d", "mesh.json").write_text(json.dumps(empty))
         wait_for(lambda: agent_tasks(b) == [], timeout=30, what="B deletes its task")
-        assert b.get("status").json()["psconfig"]["tasks"]["deleted"] == 1
+        # The cycle stores its report after its deletions: the task can be gone first.
+        wait_for(
+            lambda: b.get("status").json()["psconfig"]["tasks"]["deleted"] == 1,
+            timeout=30,
+            what="B's report counts the deletion",
+        )
 
         # The person's task on A is still there and enabled.
         mine = a.get(manual.json().split("/pscheduler/", 1)[1], params={"detail": "1"})
