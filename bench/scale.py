@@ -108,8 +108,12 @@ def pct(values: list[float]) -> str:
     )
 
 
-def post_tasks(host: str, count: int, threads: int = 8) -> tuple[list[str], list[float], float]:
-    body = json.dumps(REPEATING).encode()
+def post_tasks(
+    host: str, count: int, threads: int = 8, task: dict | None = None
+) -> tuple[list[str], list[float], float]:
+    """``count`` copies of ``task`` (REPEATING by default) from ``threads`` clients: their
+    URLs, each POST's milliseconds and the seconds it all took."""
+    body = json.dumps(task or REPEATING).encode()
     times: list[float] = []
     lock = threading.Lock()
 
@@ -187,22 +191,31 @@ def print_lateness(title: str, figures: dict) -> None:
 DAEMONS = ("runner", "scheduler", "ticker", "archiver")
 
 
+def cpu_ticks(path: str) -> int | None:
+    """User and system clock ticks used by ``/proc/<path>`` (a process, or ``pid/task/tid``
+    for one thread); None once it has gone."""
+    try:
+        fields = Path(f"/proc/{path}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cpu_by_process(node: BenchNode, by_daemon: bool = False) -> dict[int, tuple[str, float]]:
     """Each of the node's processes: its group (API, PostgreSQL, the rest or, with
     ``by_daemon``, each daemon apart) and the CPU seconds it used so far."""
     tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for pid, cmd in node_pids(node).items():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        ticks = cpu_ticks(str(pid))
+        if ticks is None:
             continue
         group = "postgres" if b"postgres" in cmd.split(b"\0")[0] else "daemons"
         if b"server\0api" in cmd or b"pscheduler-api" in cmd:
             group = "api"
         elif by_daemon and group == "daemons":
             group = next((d for d in DAEMONS if f"server\0{d}".encode() in cmd), "daemons")
-        out[pid] = (group, (int(fields[11]) + int(fields[12])) / tick)
+        out[pid] = (group, ticks / tick)
     return out
 
 

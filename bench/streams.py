@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import multiprocessing
 import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 from _load import stream_clients
-from _node import BenchNode, request
-from scale import api_phase, rss
+from _node import BenchNode
+from scale import api_phase, post_tasks, rss
 
 APPEND = (
     "SELECT event_append('run-state', %s, gen_random_uuid(), 'idle',"
@@ -72,25 +70,16 @@ def post_bursting_tasks(node: BenchNode, count: int, minutes: float) -> None:
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=45)
     until = start + dt.timedelta(minutes=minutes)
     stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
-    body = json.dumps(
-        {
-            "test": {"type": "idle", "spec": {"duration": "PT1S"}},
-            "schedule": {
-                "repeat": "PT1M",
-                "slip": "PT5M",
-                "start": stamp(start),
-                "until": stamp(until),
-            },
-        }
-    ).encode()
-
-    def one(_: int) -> None:
-        status, data = request("POST", node.host, "/pscheduler/tasks", body)
-        if status != 200:
-            raise SystemExit(f"POST /tasks: {status} {data[:200]!r}")
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(one, range(count), timeout=600))
+    task = {
+        "test": {"type": "idle", "spec": {"duration": "PT1S"}},
+        "schedule": {
+            "repeat": "PT1M",
+            "slip": "PT5M",
+            "start": stamp(start),
+            "until": stamp(until),
+        },
+    }
+    post_tasks(node.host, count, task=task)
     print(f"posted {count} tasks, the first burst at {stamp(start)}")
 
 

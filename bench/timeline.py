@@ -26,17 +26,10 @@ import time
 from pathlib import Path
 
 import psycopg2
+from scale import DAEMONS, cpu_ticks
 
 TICK = os.sysconf("SC_CLK_TCK")
 PY_SPY = Path(sys.executable).parent / "py-spy"
-
-
-def cpu_ticks(path: str) -> int | None:
-    try:
-        fields = Path(f"/proc/{path}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def category(pid: int, app_names: dict[int, str]) -> str:
@@ -46,7 +39,7 @@ def category(pid: int, app_names: dict[int, str]) -> str:
         )
     except OSError:
         return "gone"
-    for part in ("api", "runner", "scheduler", "archiver", "ticker"):
+    for part in ("api", *DAEMONS):
         if f"pscheduler.server {part}" in cmd:
             return part
     if cmd.startswith("postgres"):
