@@ -329,6 +329,11 @@ def main() -> int:
         help="CPU niceness of the stream readers, which stand in for remote clients (0: at "
         "the node's priority, competing with it for these cores)",
     )
+    parser.add_argument(
+        "--readers-plain",
+        action="store_true",
+        help="stream readers do not ask for gzip (browsers, requests and curl --compressed do)",
+    )
     parser.add_argument("--placement-timeout", type=float, default=900)
     parser.add_argument("--cost-requests", type=int, default=50)
     args = parser.parse_args()
@@ -380,7 +385,15 @@ def main() -> int:
             ),
             multiprocessing.Process(
                 target=stream_clients,
-                args=(node.host, args.streams, stop, ready, stream_out, args.readers_nice),
+                args=(
+                    node.host,
+                    args.streams,
+                    stop,
+                    ready,
+                    stream_out,
+                    args.readers_nice,
+                    not args.readers_plain,
+                ),
             ),
         ]
         for p in holders:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/streams.py [--streams 500] [--events 100] [--rate 200]
                                       [--load-minutes 1] [--rounds 2]
                                       [--burst 5000 --burst-every 30] [--tasks 1000]
-                                      [--readers-nice 19]
+                                      [--readers-nice 19] [--readers-plain]
 
 Starts its own node, opens --streams clients on /events, appends --events events a second to
 the node's event log (as the triggers of 1,000 tasks repeating every minute would), then
@@ -89,7 +89,15 @@ def one_round(node: BenchNode, args, round_: int) -> int:
     stream_out: multiprocessing.Queue = multiprocessing.Queue()
     holder = multiprocessing.Process(
         target=stream_clients,
-        args=(node.host, args.streams, stop_streams, ready, stream_out, args.readers_nice),
+        args=(
+            node.host,
+            args.streams,
+            stop_streams,
+            ready,
+            stream_out,
+            args.readers_nice,
+            not args.readers_plain,
+        ),
     )
     holder.start()
     ready.wait(90)
@@ -141,6 +149,11 @@ def main() -> int:
         type=int,
         default=19,
         help="CPU niceness of the stream readers, which stand in for remote clients",
+    )
+    parser.add_argument(
+        "--readers-plain",
+        action="store_true",
+        help="stream readers do not ask for gzip (browsers, requests and curl --compressed do)",
     )
     parser.add_argument(
         "--rounds",

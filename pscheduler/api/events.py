@@ -9,7 +9,8 @@ Query: ``task=<uuid>``, ``test=<type>``, ``kind=<kind>`` (each repeatable or com
 
 A stream holds a request thread only until its ``ready`` event is written; then the process's
 stream writer carries it (stream_writer.py).  Each process serves at most
-``STREAMS_PER_PROCESS`` streams; one more gets 503 with Retry-After.
+``STREAMS_PER_PROCESS`` streams; one more gets 503 with Retry-After.  A client that accepts
+gzip gets the stream gzipped (stream_encoding.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, request
 
-from pscheduler.api import context, stream_writer
+from pscheduler.api import context, stream_encoding, stream_writer
 from pscheduler.api.doc import UUID, doc, query, text_error
 from pscheduler.api.responses import root_url, text
 from pscheduler.events import log as events
@@ -61,10 +62,10 @@ def _frame(event: dict, resume: int, root: str) -> str:
 
 
 _BATCHES_KEPT = 64
-_batches: OrderedDict[tuple, bytes] = OrderedDict()
+_batches: OrderedDict[tuple, stream_encoding.Shared] = OrderedDict()
 
 
-def _batch(batch: list[dict], resume: int, root: str) -> bytes:
+def _batch(batch: list[dict], resume: int, root: str) -> stream_encoding.Shared:
     """A stream that takes every event sends, at a given moment, the same slice of the hub's
     sequence as every other such stream: its bytes are made once, by the first of them.  With
     500 streams, making each event's frame per stream kept an API worker's GIL busy (39,000
@@ -73,7 +74,8 @@ def _batch(batch: list[dict], resume: int, root: str) -> bytes:
     with _frames_lock:
         data = _batches.get(key)
     if data is None:
-        data = "".join(_frame(e, min(e["id"], resume), root) for e in batch).encode()
+        raw = "".join(_frame(e, min(e["id"], resume), root) for e in batch).encode()
+        data = stream_encoding.Shared(raw)
         with _frames_lock:
             _batches[key] = data
             while len(_batches) > _BATCHES_KEPT:
@@ -118,74 +120,106 @@ class _Held:
             self.release()
 
 
-def _renderer(filters: events.Filters, replayed: set[int], root: str):
-    """How a stream turns the events it takes into bytes: one write for everything that
+def _renderer(filters: events.Filters, replayed: set[int], root: str, enc):
+    """How a stream turns the events it takes into wire bytes: one write for everything that
     arrived since the last one (under load a few large TLS records instead of one per
     event), shared by every stream that takes everything."""
 
     def render(batch: list[dict], resume: int) -> bytes:
         if filters.everything and not replayed:
-            return _batch(batch, resume, root)
-        return "".join(
-            _frame(event, min(event["id"], resume), root)
-            for event in batch
-            if event["id"] not in replayed
-        ).encode()
+            return enc.shared(_batch(batch, resume, root))
+        return enc.text(
+            "".join(
+                _frame(event, min(event["id"], resume), root)
+                for event in batch
+                if event["id"] not in replayed
+            ).encode()
+        )
 
     return render
 
 
-def _farewell(sub: events.Subscription) -> bytes | None:
-    if sub.overflowed:
-        note = {"reason": "client too slow; reconnect with Last-Event-ID"}
-        return f"event: reset\ndata: {json.dumps(note)}\n\n".encode()
-    return None
+def _farewell(enc):
+    def farewell(sub: events.Subscription) -> bytes | None:
+        if sub.overflowed:
+            note = {"reason": "client too slow; reconnect with Last-Event-ID"}
+            return enc.text(f"event: reset\ndata: {json.dumps(note)}\n\n".encode())
+        return None
+
+    return farewell
 
 
-def _stream(db, filters: events.Filters, after: int | None, root: str, held: _Held, detach):
+def _replayed(rows: list[dict], root: str, enc):
+    """Replayed frames, TAKE_MAX to a write (one compressed piece each when gzipped)."""
+    for start in range(0, len(rows), events.TAKE_MAX):
+        part = rows[start : start + events.TAKE_MAX]
+        yield enc.text("".join(_frame(row, row["id"], root) for row in part).encode())
+
+
+def _stream(db, filters: events.Filters, after, root: str, held: _Held, detach, enc):
     try:
-        sub, upto = held.hub.open(filters)
-        held.sub = sub
-        yield f"retry: {RETRY_MS}\n: pscheduler events\n\n"
-        replayed: set[int] = set()
-        resume = sub.resume_id
-        if after is not None and after < upto:
-            rows, purged = events.replay(db, filters, after, upto)
-            if purged:
-                note = {"reason": "events before this one were purged", "after": after}
-                yield f"event: reset\ndata: {json.dumps(note)}\n\n"
-            for row in rows:
-                replayed.add(row["id"])
-                yield _frame(row, row["id"], root)
-            if rows and len(rows) >= events.REPLAY_MAX:
-                note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
-                yield f"event: reset\ndata: {json.dumps(note)}\n\n"
-                return
-            resume = max(resume, rows[-1]["id"]) if rows else resume
-        ready = {"resume": max(resume, after or 0) if after is not None else resume}
-        yield f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n"
-        render = _renderer(filters, replayed, root)
-        # Everything so far has been written: from here the process's writer carries the
-        # stream and this thread goes back to serving requests (stream_writer.py).
-        handover = detach() if detach is not None else None
-        if handover is not None:
-            sock, chunked = handover
-            held.handed_over = True
-            stream_writer.writer().add(
-                stream_writer.Stream(sock, chunked, sub, render, _farewell, held.release, KEEPALIVE)
-            )
-            return
-        while not sub.closed:  # a server that cannot hand over: the stream keeps this thread
-            batch, resume = sub.take(KEEPALIVE)
-            last = _farewell(sub)
-            if last:
-                yield last
-                return
-            data = render(batch, resume) if batch else b": keepalive\n\n"
-            if data:
-                yield data
+        yield from _stream_parts(db, filters, after, root, held, detach, enc)
+        last = b"" if held.handed_over else enc.end()
+        if last:
+            yield last
     finally:
         held.release_unless_handed_over()
+
+
+def _stream_parts(db, filters: events.Filters, after, root: str, held: _Held, detach, enc):
+    def say(text: str) -> bytes:
+        return enc.text(text.encode())
+
+    sub, upto = held.hub.open(filters)
+    held.sub = sub
+    yield say(f"retry: {RETRY_MS}\n: pscheduler events\n\n")
+    replayed: set[int] = set()
+    resume = sub.resume_id
+    if after is not None and after < upto:
+        rows, purged = events.replay(db, filters, after, upto)
+        if purged:
+            note = {"reason": "events before this one were purged", "after": after}
+            yield say(f"event: reset\ndata: {json.dumps(note)}\n\n")
+        replayed.update(row["id"] for row in rows)
+        yield from _replayed(rows, root, enc)
+        if rows and len(rows) >= events.REPLAY_MAX:
+            note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
+            yield say(f"event: reset\ndata: {json.dumps(note)}\n\n")
+            return
+        resume = max(resume, rows[-1]["id"]) if rows else resume
+    ready = {"resume": max(resume, after or 0) if after is not None else resume}
+    yield say(f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n")
+    render = _renderer(filters, replayed, root, enc)
+    farewell = _farewell(enc)
+    # Everything so far has been written: from here the process's writer carries the
+    # stream and this thread goes back to serving requests (stream_writer.py).
+    handover = detach() if detach is not None else None
+    if handover is not None:
+        sock, chunked = handover
+        held.handed_over = True
+        stream_writer.writer().add(
+            stream_writer.Stream(
+                sock,
+                chunked,
+                sub,
+                render,
+                farewell,
+                held.release,
+                KEEPALIVE,
+                comment=enc.keepalive,
+                trailer=enc.end,
+            )
+        )
+        return
+    while not sub.closed:  # a server that cannot hand over: the stream keeps this thread
+        batch, resume = sub.take(KEEPALIVE)
+        last = farewell(sub)
+        if last:
+            yield last
+            return
+        data = render(batch, resume) if batch else enc.keepalive()
+        if data:
+            yield data
 
 
 @doc(
@@ -235,10 +269,14 @@ def event_stream():
         )
     held = _Held(events.hub(context.config().dsn or ""))
     detach = request.environ.get("pscheduler.detach")
+    enc = stream_encoding.negotiate(request.accept_encodings)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Vary": "Accept-Encoding"}
+    if enc.content_encoding:
+        headers["Content-Encoding"] = enc.content_encoding
     response = Response(
-        _stream(context.db(), filters, after, root_url(), held, detach),
+        _stream(context.db(), filters, after, root_url(), held, detach, enc),
         mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=headers,
     )
     # A stream whose generator never ran (the client left first) still gives its slot back.
     response.call_on_close(held.release_unless_handed_over)

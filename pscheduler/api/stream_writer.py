@@ -47,9 +47,10 @@ TRIM_PEAK = 32  # streams at once worth giving memory back for when half of them
 class Stream:
     """A detached stream: the socket, how to frame, what to send, and who to tell at the end.
 
-    ``render(batch, resume)`` turns events taken from ``sub`` into SSE bytes; ``farewell(sub)``
-    gives the last words when the subscription ends (or None); ``on_close`` releases whatever
-    the stream held (its slot, its subscription)."""
+    ``render(batch, resume)`` turns events taken from ``sub`` into the bytes to send;
+    ``farewell(sub)`` gives the last words when the subscription ends (or None), ``trailer()``
+    what ends the body (gzip's trailer) and ``comment()`` a keep-alive; ``on_close`` releases
+    whatever the stream held (its slot, its subscription)."""
 
     sock: socket.socket
     chunked: bool
@@ -58,6 +59,8 @@ class Stream:
     farewell: Callable[[Subscription], bytes | None]
     on_close: Callable[[], None]
     keepalive: float
+    comment: Callable[[], bytes] = lambda: b": keepalive\n\n"
+    trailer: Callable[[], bytes] = lambda: b""
     fd: int = -1
     out: bytearray = field(default_factory=bytearray)
     last_write: float = field(default_factory=time.monotonic)
@@ -170,7 +173,7 @@ class Writer:
         while len(stream.out) < BUFFER_MAX and (sub.queue or sub.overflowed or sub.closed):
             batch, resume = sub.take(0)
             if sub.overflowed or sub.closed:
-                last = stream.farewell(sub)
+                last = (stream.farewell(sub) or b"") + stream.trailer()
                 if last:
                     stream.out += _chunk(last, stream.chunked)
                 if stream.chunked:
@@ -183,7 +186,7 @@ class Writer:
             if data:
                 stream.out += _chunk(data, stream.chunked)
         if not stream.out and now - stream.last_write >= stream.keepalive:
-            stream.out += _chunk(b": keepalive\n\n", stream.chunked)
+            stream.out += _chunk(stream.comment(), stream.chunked)
 
     def _flush(self, stream: Stream) -> None:
         sock = stream.sock

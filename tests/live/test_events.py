@@ -70,6 +70,9 @@ def test_events_arrive_for_each_kind_in_order(live_node):
         # Ids are unique; a transaction that commits late may deliver its event after a higher id.
         ids = [e.data["id"] for e in watch.events if e.kind != "ready"]
         assert len(ids) == len(set(ids))
+        # requests asks for gzip, as browsers do: all of the above came gzipped, each event as
+        # it happened (the client decodes every write as it arrives).
+        assert watch.stream.response.headers["Content-Encoding"] == "gzip"
     finally:
         watch.close()
 

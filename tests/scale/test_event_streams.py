@@ -4,8 +4,8 @@ A stream used to hold a request thread for its whole life; 500 of them kept an A
 busy switching between threads.  Now a stream's request hands its socket to the process's
 writer once its ``ready`` event is out.  These tests hold more streams than the API has
 request threads, check every stream gets every event, that departed clients' sockets are
-closed at once, and that a client that stops reading is told to reconnect while the others
-lose nothing.
+closed at once, that a client that stops reading is told to reconnect while the others
+lose nothing, and that a client that accepts gzip gets the same events gzipped.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import selectors
 import socket
 import ssl
 import time
+import zlib
 
 import psycopg2
 import pytest
@@ -45,7 +46,12 @@ class RawStream:
     """A stream client on a plain TLS socket, read by the test's own selector loop."""
 
     def __init__(
-        self, node: Node, rcvbuf: int | None = None, query: str = "", version: str = "1.1"
+        self,
+        node: Node,
+        rcvbuf: int | None = None,
+        query: str = "",
+        version: str = "1.1",
+        headers: str = "",
     ) -> None:
         raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
@@ -55,7 +61,7 @@ class RawStream:
         self.sock = _context().wrap_socket(raw) if node.tls else raw
         self.sock.sendall(
             f"GET /pscheduler/events{query} HTTP/{version}\r\nHost: {node.host}\r\n"
-            "Accept: text/event-stream\r\n\r\n".encode()
+            f"Accept: text/event-stream\r\n{headers}\r\n".encode()
         )
         self.data = bytearray()
         self.closed = False
@@ -75,6 +81,32 @@ class RawStream:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.close()
+
+    @property
+    def head(self) -> bytes:
+        return bytes(self.data.split(b"\r\n\r\n", 1)[0])
+
+    def body(self) -> bytes:
+        """The body so far (of a chunked response, the chunks received whole, joined)."""
+        rest, out = bytes(self.data.split(b"\r\n\r\n", 1)[1]), bytearray()
+        if b"Transfer-Encoding: chunked" not in self.head:
+            return rest
+        while b"\r\n" in rest:
+            size, rest = rest.split(b"\r\n", 1)
+            n = int(size, 16)
+            if len(rest) < n + 2:
+                break
+            out += rest[:n]
+            rest = rest[n + 2 :]
+        return bytes(out)
+
+    def text(self) -> bytes:
+        """The body as sent, decompressed if gzipped (as far as it has come)."""
+        if b"\r\n\r\n" not in self.data:
+            return b""
+        if b"Content-Encoding: gzip" not in self.head:
+            return self.body()
+        return zlib.decompressobj(wbits=31).decompress(self.body())
 
 
 def _read_until(streams: list[RawStream], done, timeout: float, what: str) -> None:
@@ -184,14 +216,58 @@ def test_a_client_that_stops_reading_is_told_to_reconnect_and_others_lose_nothin
         stalled.close()
 
 
+def _task_frames(text: bytes, task: bytes) -> list[bytes]:
+    """The frames about a task, up to its run's finishing."""
+    frames = [f for f in text.split(b"\n\n") if task in f]
+    ends = [i for i, f in enumerate(frames) if b'"state":"finished"' in f]
+    return frames[: ends[0] + 1]
+
+
+def test_a_client_that_accepts_gzip_gets_the_same_events_gzipped(node):
+    """Streams that take every event send batches compressed once for all of them; a filtered
+    stream's are compressed for it alone.  Each gzip client reads every event as it comes (a
+    sync flush ends every write), and its stream is smaller than the same events plain."""
+    gzip_all = [RawStream(node, headers="Accept-Encoding: gzip, deflate\r\n") for _ in range(20)]
+    plain_all = RawStream(node)
+    streams = [*gzip_all, plain_all]
+    try:
+        _read_until(streams, lambda s: b"event: ready" in s.text(), 30, "the ready event")
+        task = post_task(node, "idle", {"duration": "PT1S"})
+        gzip_task = RawStream(node, query=f"?task={task}", headers="Accept-Encoding: gzip\r\n")
+        streams.append(gzip_task)
+        _read_until([gzip_task], lambda s: b"event: ready" in s.text(), 30, "the ready event")
+        done = f'"task":"{task}"'.encode()
+        _read_until(
+            streams,
+            lambda s: b"event: run-state" in s.text() and b'"state":"finished"' in s.text(),
+            60,
+            "the task's run to finish",
+        )
+        for s in [*gzip_all, gzip_task]:
+            assert b"Content-Encoding: gzip" in s.head and b"Vary: Accept-Encoding" in s.head
+        assert b"Content-Encoding" not in plain_all.head
+        plain = _task_frames(plain_all.text(), done)
+        assert plain[0].startswith(b"id: ") and b"event: task-created" in plain[0]
+        for s in gzip_all:
+            assert _task_frames(s.text(), done) == plain
+            assert len(s.body()) < len(plain_all.body()) / 2
+        # The filtered stream (compressed for it alone) has that task's events and no other.
+        mine = [f for f in gzip_task.text().split(b"\n\n") if b"\nevent: run-" in f]
+        assert mine and all(done in f for f in mine)
+    finally:
+        for s in streams:
+            s.close()
+
+
 def test_plain_http_1_0_streams_are_not_chunked_and_a_stop_ends_them(cluster):
     plain = Node(cluster.new_database("streams-plain"), tls=False).start()
     try:
         old = RawStream(plain, version="1.0")
         new = RawStream(plain)
-        _read_until([old, new], lambda s: b"event: ready" in s.data, 30, "ready")
+        gz = RawStream(plain, headers="Accept-Encoding: gzip\r\n")
+        _read_until([old, new, gz], lambda s: b"event: ready" in s.text(), 30, "ready")
         task = post_task(plain, "idle", {"duration": "PT1S"}).encode()
-        _read_until([old, new], lambda s: task in s.data, 30, "the task's event")
+        _read_until([old, new, gz], lambda s: task in s.text(), 30, "the task's event")
         assert b"Transfer-Encoding: chunked" not in old.data.split(b"\r\n\r\n")[0]
         assert b"Transfer-Encoding: chunked" in new.data.split(b"\r\n\r\n")[0]
         # A stopping node ends its streams (the chunked one with its last chunk) and stops
@@ -199,7 +275,10 @@ def test_plain_http_1_0_streams_are_not_chunked_and_a_stop_ends_them(cluster):
         began = time.monotonic()
         assert plain.stop(timeout=20) is not None
         assert time.monotonic() - began < 15
-        _read_until([old, new], lambda s: s.closed, 10, "the end of the stream")
-        assert new.data.endswith(b"\r\n0\r\n\r\n")
+        _read_until([old, new, gz], lambda s: s.closed, 10, "the end of the stream")
+        assert new.data.endswith(b"\r\n0\r\n\r\n") and gz.data.endswith(b"\r\n0\r\n\r\n")
+        # The gzip stream ends with its trailer: the CRC and length of all it sent check out.
+        reader = zlib.decompressobj(wbits=31)
+        assert task in reader.decompress(gz.body()) and reader.eof and not reader.unused_data
     finally:
         plain.cleanup()
