@@ -68,10 +68,16 @@ class Stream:
     writable_wait: bool = False
 
 
-def _chunk(data: bytes, chunked: bool) -> bytes:
-    if not chunked:
-        return data
-    return b"%X\r\n%s\r\n" % (len(data), data)
+def _append(out: bytearray, data: bytes, chunked: bool) -> None:
+    """Add ``data`` to what a stream has to send, framed as a chunk if the response is
+    chunked (without first copying it into a chunk of its own: it is 250 streams' data)."""
+    if not data:
+        return  # an empty chunk would end the response
+    if chunked:
+        out += b"%X\r\n" % len(data)
+    out += data
+    if chunked:
+        out += b"\r\n"
 
 
 class Writer:
@@ -174,19 +180,16 @@ class Writer:
             batch, resume = sub.take(0)
             if sub.overflowed or sub.closed:
                 last = (stream.farewell(sub) or b"") + stream.trailer()
-                if last:
-                    stream.out += _chunk(last, stream.chunked)
+                _append(stream.out, last, stream.chunked)
                 if stream.chunked:
                     stream.out += b"0\r\n\r\n"
                 stream.closing_since = now
                 return
             if not batch:
                 break
-            data = stream.render(batch, resume)
-            if data:
-                stream.out += _chunk(data, stream.chunked)
+            _append(stream.out, stream.render(batch, resume), stream.chunked)
         if not stream.out and now - stream.last_write >= stream.keepalive:
-            stream.out += _chunk(stream.comment(), stream.chunked)
+            _append(stream.out, stream.comment(), stream.chunked)
 
     def _flush(self, stream: Stream) -> None:
         sock = stream.sock

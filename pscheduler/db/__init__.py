@@ -32,6 +32,33 @@ psycopg2.extensions.register_adapter(dict, psycopg2.extras.Json)
 psycopg2.extras.register_uuid()
 
 
+class DictCursor(psycopg2.extensions.cursor):
+    """Rows as plain dicts, each made in one call (``dict(zip(names, row))``).
+
+    psycopg2's RealDictCursor sets every column through a Python-level ``__setitem__``: it
+    was the busiest line of the API's event fan-out in a burst (5,000 event rows read by each
+    worker) and among the busiest of its requests, and fetching 5,000 seven-column rows took
+    twice as long as plain tuples.  These rows are ordinary dicts, as fast to make as tuples."""
+
+    def _rows(self, rows: list[tuple]) -> list[dict]:
+        names = [column[0] for column in self.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def fetchone(self) -> dict | None:
+        row = super().fetchone()
+        return None if row is None else self._rows([row])[0]
+
+    def fetchmany(self, size: int | None = None) -> list[dict]:
+        return self._rows(super().fetchmany(self.arraysize if size is None else size))
+
+    def fetchall(self) -> list[dict]:
+        return self._rows(super().fetchall())
+
+    def __iter__(self) -> Iterator[dict]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; callers answer 503 or wait and retry."""
 
@@ -308,7 +335,7 @@ class Database:
         return len(victims)
 
     @contextlib.contextmanager
-    def transaction(self, *, single: bool = False) -> Iterator[psycopg2.extras.RealDictCursor]:
+    def transaction(self, *, single: bool = False) -> Iterator[DictCursor]:
         """A cursor in one transaction: committed on success, rolled back on error.
 
         ``single``: the caller runs one statement (``one``, ``all``, ``execute``), which is a
@@ -321,7 +348,7 @@ class Database:
         try:
             if single:
                 conn.autocommit = True
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            with conn.cursor(cursor_factory=DictCursor) as cur:
                 yield cur
             conn.commit()
         except (
@@ -404,7 +431,7 @@ class Database:
 class Reads:
     """``Database.one``/``all`` on the cursor of one open transaction (``Database.reading``)."""
 
-    def __init__(self, cur: psycopg2.extras.RealDictCursor):
+    def __init__(self, cur: DictCursor):
         self._cur = cur
 
     def one(self, name: str, params: Any = None) -> dict | None:

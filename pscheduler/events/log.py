@@ -178,11 +178,22 @@ class Subscription:
 
     def take(self, timeout: float, limit: int = TAKE_MAX) -> tuple[list[dict], int]:
         """Up to ``limit`` queued events (waiting up to ``timeout`` for one) and the id to
-        resume after."""
+        resume after.
+
+        A piece ends before the next id that is a multiple of ``limit``.  Streams that fell
+        behind by different amounts then still cut the same pieces, and the writer renders
+        and compresses each piece once for all of them.  Cut by count, in a burst of 5,000
+        events to 250 streams a process made ~400 different pieces where 25 would do."""
         with self.cond:
-            if timeout > 0 and not self.queue and not self.overflowed and not self.closed:
+            queue = self.queue
+            if timeout > 0 and not queue and not self.overflowed and not self.closed:
                 self.cond.wait(timeout)
-            events = [self.queue.popleft() for _ in range(min(limit, len(self.queue)))]
+            if not queue:
+                return [], self.resume_id
+            cut = (queue[0]["id"] // limit + 1) * limit
+            events = [queue.popleft()]
+            while queue and queue[0]["id"] < cut and len(events) < limit:
+                events.append(queue.popleft())
             return events, self.resume_id
 
 

@@ -24,8 +24,30 @@ def test_a_backlog_is_taken_in_pieces_of_take_max_in_order():
         sizes.append(len(batch))
         ids += [e["id"] for e in batch]
         assert resume == 2 * TAKE_MAX + 50
-    assert sizes == [TAKE_MAX, TAKE_MAX, 50]
+    assert sizes == [TAKE_MAX - 1, TAKE_MAX, 51]  # cut before ids that are multiples of it
     assert ids == list(range(1, 2 * TAKE_MAX + 51))
+
+
+def test_streams_that_fell_behind_by_different_amounts_cut_the_same_pieces():
+    """So a piece is rendered and compressed once for all the streams that send it."""
+    task = uuid.uuid4()
+    early, late = Subscription(Filters()), Subscription(Filters())
+    for sub in (early, late):
+        sub.push([_event(i, task) for i in range(1000, 1037)], resume_id=1036)
+    early.take(0)  # the early stream sent the first 37; the late one still has them
+    backlog = [_event(i, task) for i in range(1037, 1037 + 3 * TAKE_MAX)]
+    for sub in (early, late):
+        sub.push(backlog, resume_id=backlog[-1]["id"])
+
+    def pieces(sub):
+        out = []
+        while batch := sub.take(0)[0]:
+            out.append((batch[0]["id"], batch[-1]["id"]))
+        return out
+
+    early_pieces, late_pieces = pieces(early), pieces(late)
+    assert early_pieces[0] == (1037, 1199) and late_pieces[0] == (1000, 1199)
+    assert early_pieces[1:] == late_pieces[1:] == [(1200, 1399), (1400, 1599), (1600, 1636)]
 
 
 def test_events_of_other_tasks_do_not_wake_a_filtered_stream():
