@@ -227,7 +227,8 @@ def _stream_parts(db, filters: events.Filters, after, root: str, held: _Held, de
     {
         200: {
             "description": "An endless `text/event-stream`; each event has an `id`"
-            " to resume from with `Last-Event-ID`",
+            " to resume from with `Last-Event-ID`.  Gzipped (`Content-Encoding: gzip`)"
+            " if the request's `Accept-Encoding` allows it",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
         400: text_error("A bad filter"),
