@@ -198,7 +198,7 @@ def stream_clients(
 ) -> None:
     """Hold ``count`` GET /pscheduler/events streams open and read them until ``stop``.
     Sets ``ready`` once every stream has answered.  Puts (status counts, events read,
-    streams ended early) on ``out``.  With ``gzip`` they ask for a gzipped stream, as
+    streams ended early, bytes received, bytes of event text) on ``out``.  With ``gzip`` they ask for a gzipped stream, as
     browsers, requests and curl --compressed do, and decompress what they read.
 
     ``niceness`` lowers this process's CPU priority.  The streams stand in for clients on
@@ -216,7 +216,7 @@ def stream_clients(
     parent = os.getppid()  # in a session of its own, no signal ends it with the bench
     addr, port = host.rsplit(":", 1)
     statuses: dict[int, int] = defaultdict(int)
-    events = ended = 0
+    events = ended = received = text = 0
     sel = selectors.DefaultSelector()
     head: dict[ssl.SSLSocket, bytes] = {}  # streams whose headers have not all come yet
     tail: dict[ssl.SSLSocket, bytes] = {}
@@ -267,6 +267,7 @@ def stream_clients(
             except OSError:
                 eof = True
             data = b"".join(chunks)
+            received += len(data)
             if sock in head:
                 got = head[sock] + data
                 if b"\r\n\r\n" not in got:
@@ -284,6 +285,7 @@ def stream_clients(
                     bodies[sock] = _GzipChunks()
             if sock in bodies:
                 data = bodies[sock].feed(data)
+            text += len(data)
             if eof:
                 ended += 1
                 close(sock)
@@ -293,4 +295,4 @@ def stream_clients(
             tail[sock] = data[-8:]
     for key in list(sel.get_map().values()):
         key.fileobj.close()
-    out.put((dict(statuses), events, ended))
+    out.put((dict(statuses), events, ended, received, text))

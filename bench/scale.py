@@ -404,9 +404,12 @@ def main() -> int:
         stop.set()
         try:
             opened, closed = idle_out.get(timeout=30)
-            statuses, events, ended = stream_out.get(timeout=30)
+            statuses, events, ended, received, text = stream_out.get(timeout=30)
             print(f"    idle: {opened} opened, {closed} closed by the server")
-            print(f"    streams: answers {statuses}, {events} events read, {ended} ended early")
+            print(
+                f"    streams: answers {statuses}, {events} events read, {ended} ended early;"
+                f" {received / 1e6:.0f} MB received for {text / 1e6:.0f} MB of text"
+            )
             errors += sum(n for status, n in statuses.items() if status != 200) + ended
         except Exception:  # noqa: BLE001
             print("    idle/stream holders did not report")

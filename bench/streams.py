@@ -120,11 +120,12 @@ def one_round(node: BenchNode, args, round_: int) -> int:
     writer.join(10)
     took = time.monotonic() - began
     stop_streams.set()
-    statuses, events, ended = stream_out.get(timeout=60)
+    statuses, events, ended, received, text = stream_out.get(timeout=60)
     holder.join(10)
     print(
         f"    appended {appended[0]} events in {took:.0f} s; streams: answers {statuses},"
-        f" {events} events read ({events / took:.0f}/s), {ended} ended early"
+        f" {events} events read ({events / took:.0f}/s), {ended} ended early;"
+        f" {received / 1e6:.0f} MB received for {text / 1e6:.0f} MB of text"
     )
     errors += sum(n for status, n in statuses.items() if status != 200) + ended
     return errors

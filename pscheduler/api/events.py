@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 
 from flask import Blueprint, Response, request
@@ -65,17 +66,20 @@ _BATCHES_KEPT = 64
 _batches: OrderedDict[tuple, stream_encoding.Shared] = OrderedDict()
 
 
-def _batch(batch: list[dict], resume: int, root: str) -> stream_encoding.Shared:
+def _batch(
+    batch: list[dict], resume: int, root: str, filters: events.Filters
+) -> stream_encoding.Shared:
     """A stream that takes every event sends, at a given moment, the same slice of the hub's
     sequence as every other such stream: its bytes are made once, by the first of them.  With
     500 streams, making each event's frame per stream kept an API worker's GIL busy (39,000
     deliveries a second in bench/scale.py).  A slice is known by its ends and length."""
-    key = (batch[0]["id"], batch[-1]["id"], len(batch), resume, root)
+    key = (batch[0]["id"], batch[-1]["id"], len(batch), resume, root, filters)
     with _frames_lock:
         data = _batches.get(key)
     if data is None:
         raw = "".join(_frame(e, min(e["id"], resume), root) for e in batch).encode()
-        data = stream_encoding.Shared(raw)
+        level = stream_encoding.SHARED_LEVEL if filters.everything else stream_encoding.OWN_LEVEL
+        data = stream_encoding.Shared(raw, level)
         with _frames_lock:
             _batches[key] = data
             while len(_batches) > _BATCHES_KEPT:
@@ -123,11 +127,18 @@ class _Held:
 def _renderer(filters: events.Filters, replayed: set[int], root: str, enc):
     """How a stream turns the events it takes into wire bytes: one write for everything that
     arrived since the last one (under load a few large TLS records instead of one per
-    event), shared by every stream that takes everything."""
+    event), shared by every stream with the same filters.  A stream that replayed events
+    renders its own only for a batch that holds one of them (a late commit the hub read
+    after the replay), and forgets them once the hub no longer reads such late commits:
+    500 dashboards reconnecting with Last-Event-ID would otherwise each compress every
+    batch of a burst, and keep up to REPLAY_MAX ids each for good."""
+    forget_at = time.monotonic() + events.GAP_TTL
 
     def render(batch: list[dict], resume: int) -> bytes:
-        if filters.everything and not replayed:
-            return enc.shared(_batch(batch, resume, root))
+        if replayed and time.monotonic() > forget_at:
+            replayed.clear()
+        if not replayed or not any(event["id"] in replayed for event in batch):
+            return enc.shared(_batch(batch, resume, root, filters))
         return enc.text(
             "".join(
                 _frame(event, min(event["id"], resume), root)

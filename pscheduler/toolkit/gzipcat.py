@@ -13,6 +13,7 @@ polynomial product (~17 µs in Python; 500 streams × 25 pieces a burst would be
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 from dataclasses import dataclass
@@ -96,14 +97,16 @@ class Piece:
         )
 
 
-def piece(raw: bytes, shared: bool = False, level: int = LEVEL) -> Piece:
-    """Deflate ``raw`` on its own (sync flush): it can follow any other piece.  ``shared``:
-    many streams will send it (tables for the CRC cost ~0.5 ms once)."""
+def piece(raw: bytes, level: int = LEVEL) -> Piece:
+    """Deflate ``raw`` on its own (sync flush): it can follow any other piece."""
     compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
     deflated = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
-    operator = combine_operator(len(raw))
-    tables = _byte_tables(operator) if shared else None
-    return Piece(deflated, len(raw), zlib.crc32(raw), operator, tables)
+    return Piece(deflated, len(raw), zlib.crc32(raw), combine_operator(len(raw)))
+
+
+def with_tables(part: Piece) -> Piece:
+    """The same piece, for many streams to send: its CRC tables cost ~0.5 ms, once."""
+    return dataclasses.replace(part, tables=_byte_tables(part.operator))
 
 
 class Stream:

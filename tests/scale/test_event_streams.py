@@ -270,15 +270,26 @@ def test_plain_http_1_0_streams_are_not_chunked_and_a_stop_ends_them(cluster):
         _read_until([old, new, gz], lambda s: task in s.text(), 30, "the task's event")
         assert b"Transfer-Encoding: chunked" not in old.data.split(b"\r\n\r\n")[0]
         assert b"Transfer-Encoding: chunked" in new.data.split(b"\r\n\r\n")[0]
+        # A gzip client that resumes: its replay is compressed for it alone, what follows is
+        # shared with the other streams; one gzip stream either way, each event once.
+        resumed = RawStream(plain, query="?since=0", headers="Accept-Encoding: gzip\r\n")
+        _read_until([resumed], lambda s: b"event: ready" in s.text(), 30, "ready")
+        later = post_task(plain, "idle", {"duration": "PT1S"}).encode()
+        _read_until([gz, resumed], lambda s: later in s.text(), 30, "the later task's event")
+        created = b"event: task-created\ndata: "
+        assert resumed.text().count(created) == 2  # the first task's replayed, the later's live
+        zipped = [gz, resumed]
         # A stopping node ends its streams (the chunked one with its last chunk) and stops
         # within its graceful time, not held by them.
         began = time.monotonic()
         assert plain.stop(timeout=20) is not None
         assert time.monotonic() - began < 15
-        _read_until([old, new, gz], lambda s: s.closed, 10, "the end of the stream")
-        assert new.data.endswith(b"\r\n0\r\n\r\n") and gz.data.endswith(b"\r\n0\r\n\r\n")
-        # The gzip stream ends with its trailer: the CRC and length of all it sent check out.
-        reader = zlib.decompressobj(wbits=31)
-        assert task in reader.decompress(gz.body()) and reader.eof and not reader.unused_data
+        _read_until([old, new, *zipped], lambda s: s.closed, 10, "the end of the stream")
+        assert all(s.data.endswith(b"\r\n0\r\n\r\n") for s in [new, *zipped])
+        # A gzip stream ends with its trailer: the CRC and length of all it sent check out.
+        for stream in zipped:
+            reader = zlib.decompressobj(wbits=31)
+            text = reader.decompress(stream.body())
+            assert task in text and later in text and reader.eof and not reader.unused_data
     finally:
         plain.cleanup()

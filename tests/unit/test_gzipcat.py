@@ -26,14 +26,14 @@ def test_crc32_combine_matches_zlib(seed):
     a, b = rng.randbytes(rng.randint(0, 5000)), rng.randbytes(rng.randint(0, 70000))
     operator = gzipcat.combine_operator(len(b))
     assert gzipcat.crc32_combine(zlib.crc32(a), zlib.crc32(b), operator) == zlib.crc32(a + b)
-    shared = gzipcat.piece(b, shared=True)
+    shared = gzipcat.with_tables(gzipcat.piece(b))
     assert shared.after(zlib.crc32(a)) == zlib.crc32(a + b)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_shared_and_own_pieces_in_any_order_make_one_gzip_stream(seed):
     parts = _parts(seed)
-    shared = {i: gzipcat.piece(p, shared=True) for i, p in enumerate(parts) if i % 3 == 0}
+    shared = {i: gzipcat.with_tables(gzipcat.piece(p)) for i, p in enumerate(parts) if i % 3 == 0}
     for order in (parts, parts[::-1]):
         stream = gzipcat.Stream()
         body = b"".join(
