@@ -198,8 +198,9 @@ def stream_clients(
 ) -> None:
     """Hold ``count`` GET /pscheduler/events streams open and read them until ``stop``.
     Sets ``ready`` once every stream has answered.  Puts (status counts, events read,
-    streams ended early, bytes received, bytes of event text) on ``out``.  With ``gzip`` they ask for a gzipped stream, as
-    browsers, requests and curl --compressed do, and decompress what they read.
+    streams ended early, bytes received, bytes of event text) on ``out``.  With ``gzip``
+    they ask for a gzipped stream, as browsers, requests and curl --compressed do, and
+    decompress what they read.
 
     ``niceness`` lowers this process's CPU priority.  The streams stand in for clients on
     other hosts, which take none of the node's CPU; here, in a burst (5,000 events to each of
@@ -209,7 +210,7 @@ def stream_clients(
     enough, their queues on the node fill and their streams end (counted below), so the
     node's cost of writing every byte is still paid and a node that cannot keep up shows.
 
-    One thread reads every stream from a selector and counts events in the raw bytes: a
+    One thread reads every stream from a selector and counts events in what it reads: a
     thread per stream (500 threads in one process, ~50,000 events a second) made this
     process the busiest on the machine, and the node's figures measured it."""
     _lower_priority(niceness)
