@@ -122,12 +122,12 @@ def list_urls_json(
     # The opening quote and the JSON-escaped base: the query adds each UUID and the closing quote.
     params = {**_listing(json_filter, limit, offset), "prefix": json.dumps(f"{base}/")[:-1]}
     if json_filter is not None:
-        return db.one("task_uuid_list", params)["urls"]
+        return db.one("task_uuid_list", {**params, "kept": None})["urls"]
     key = (db.dsn, params["prefix"], limit, offset)
     kept = _url_lists.get(key)
-    if kept is not None and db.one("task_list_version")["version"] == kept[0]:
+    row = db.one("task_uuid_list", {**params, "kept": kept[0] if kept else None})
+    if row["urls"] is None and kept is not None:
         return kept[1]
-    row = db.one("task_uuid_list", params)
     with _url_lists_lock:
         _url_lists[key] = (row["version"], row["urls"])
         while len(_url_lists) > _URL_LISTS_KEPT:
@@ -138,7 +138,7 @@ def list_urls_json(
 # GET /tasks answers kept by this process, each with the task list's version it was read at
 # (migration 061): in bench/scale.py's mix, with up to 6,000 tasks, every request had
 # PostgreSQL make a 540 kB answer from the whole task table (~4 ms at 5,285 tasks), though
-# the list had not changed.  A kept answer costs one read of a one-row table.
+# the list had not changed.  A kept answer costs a read of a one-row table instead.
 _URL_LISTS_KEPT = 8
 _url_lists: dict[tuple, tuple[int, str]] = {}
 _url_lists_lock = threading.Lock()

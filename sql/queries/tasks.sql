@@ -44,18 +44,18 @@ LIMIT %(limit)s OFFSET %(offset)s;
 -- the task_added index alone.  ``prefix`` is the opening quote and the JSON-escaped base URL
 -- with its slash (made once by the caller): json_agg escaped every URL character by character,
 -- two thirds of the query's time with 5,000 tasks.  With the list's version (migration 061),
--- read in the same snapshot: an API process keeps the answer until the version changes.
-SELECT '[' || coalesce(string_agg(%(prefix)s || t.uuid::text || '"', ',' ORDER BY t.added, t.id),
-                       '') || ']' AS urls,
-       (SELECT version FROM task_list_version) AS version
-FROM (SELECT t.uuid, t.added, t.id FROM task t
-      WHERE task_matches(t, %(json)s::jsonb)
-      ORDER BY t.added, t.id
-      LIMIT %(limit)s OFFSET %(offset)s) t;
-
--- name: task_list_version
--- Whether an API process's copy of GET /tasks is still the list (task_uuid_list).
-SELECT version FROM task_list_version;
+-- read in the same snapshot; when it is ``kept``, the version a caller's copy was read at,
+-- the list is not made (urls NULL): one round trip either way.
+SELECT v.version,
+       CASE WHEN v.version IS NOT DISTINCT FROM %(kept)s::bigint THEN NULL ELSE (
+           SELECT '[' || coalesce(string_agg(%(prefix)s || t.uuid::text || '"', ','
+                                             ORDER BY t.added, t.id), '') || ']'
+           FROM (SELECT t.uuid, t.added, t.id FROM task t
+                 WHERE task_matches(t, %(json)s::jsonb)
+                 ORDER BY t.added, t.id
+                 LIMIT %(limit)s OFFSET %(offset)s) t)
+       END AS urls
+FROM task_list_version v;
 
 -- name: task_disable
 -- Cancelling: future runs go, the current one is canceled; the task stays readable.
