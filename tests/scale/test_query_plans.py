@@ -82,6 +82,23 @@ def test_hot_queries_read_a_sliver_of_the_run_table(big):
     assert bad == {}
 
 
+def test_marking_a_few_missed_runs_reads_only_those(big):
+    """With missed runs to mark (the hot-query check above has none), the ticker's statement
+    joined its few rows back to the run table by hashing all of it."""
+    conn = big["conn"]
+    with conn.cursor() as cur:  # rolled back by explain()
+        cur.execute(
+            "INSERT INTO run (uuid, task, times, state)"
+            " SELECT gen_random_uuid(), %s, tstzrange(s, s + interval '1 second'), 'pending'"
+            " FROM generate_series(now() - interval '2 hours', now() - interval '1 hour',"
+            " interval '15 minutes') s",
+            (big["tasks"][0][0],),
+        )
+    plan = explain(conn, query("mark_missed"), {"limit": 1000})
+    assert plan["Plan"]["Actual Rows"] == 5
+    assert seq_scans(plan) == 0 and run_rows_read(plan) < 100, run_rows_read(plan)
+
+
 def test_status_answers_as_fast_with_100k_runs_as_with_ten(big):
     fast = _fastest_status(big["node"])
     assert fast < 3 * big["baseline"], (
