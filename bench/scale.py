@@ -12,7 +12,9 @@ Starts its own node, then prints, phase by phase:
     open loop), errors, and the lateness of the runs due meanwhile;
  5. the same with --idle idle TCP connections and --streams event-stream clients open (the
     stream readers at --readers-nice, 19 by default: they stand in for clients elsewhere);
- 6. memory (PSS) of every process of the node at the start and at the end.
+ 6. memory (PSS) of every process of the node at the start, once it has done each kind of work
+    (after phase 3: a fresh process grows to its working size on its first requests) and at
+    the end.
 Every phase has a deadline; a global alarm stops the node and exits if anything hangs.
 Figures to reach (2 cores): lateness p99 < 1 s in the burst, < 100 ms after; API p99 < 100 ms
 per endpoint, 0 errors; RSS flat within 10%.
@@ -371,6 +373,7 @@ def main() -> int:
             ("GET /status", "GET", "/pscheduler/status", None),
             ("GET /metrics", "GET", "/pscheduler/metrics", None),
         ]
+        rss_warm = rss(node)  # every process has done its work once: placed, run, served
         print(f"4a. cost of each endpoint ({args.cost_requests} sequential requests each):")
         cost_per_request(node, endpoints, args.cost_requests)
         errors += api_phase(node, args, endpoints, "4. API")
@@ -419,11 +422,11 @@ def main() -> int:
             if p.is_alive():
                 p.kill()
         rss_end = rss(node)
-        print("6. memory (PSS) kB (start -> end):")
-        for name in sorted(set(rss_start) | set(rss_end)):
-            a, b = rss_start.get(name, 0), rss_end.get(name, 0)
-            change = f"{(b - a) * 100 / a:+.0f}%" if a else ""
-            print(f"    {name:<28} {a:>9} -> {b:>9} {change}")
+        print("6. memory (PSS) kB: start -> after phase 3 -> end (change over phases 4-5):")
+        for name in sorted(set(rss_start) | set(rss_warm) | set(rss_end)):
+            a, w, b = rss_start.get(name, 0), rss_warm.get(name, 0), rss_end.get(name, 0)
+            change = f"{(b - w) * 100 / w:+.0f}%" if w else ""
+            print(f"    {name:<28} {a:>9} -> {w:>9} -> {b:>9} {change}")
         print(f"errors: {errors}; load: {os.getloadavg()}")
     except TimeoutError:
         print("bench budget exceeded: stopping")

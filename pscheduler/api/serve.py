@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import signal
@@ -60,6 +61,14 @@ def _worker_exit(server, worker) -> None:
     stream_writer.drain(2.0)
 
 
+def _pre_fork(server, worker) -> None:
+    """The master's objects (the whole API package is imported before the fork) move to the
+    collector's permanent generation: a worker's collections no longer write to their headers,
+    which copied every page holding one into the worker (its PSS grew by a quarter at its
+    first full collection without allocating anything)."""
+    gc.freeze()
+
+
 def _post_fork(server, worker) -> None:
     """A worker whose master dies (``kill -9``) stops at once: left running it would hold the
     listening socket and the restarted master could not bind it for seconds."""
@@ -98,6 +107,7 @@ class _Gunicorn(BaseApplication):
             "errorlog": "-",
             "loglevel": "debug" if c.debug else "warning",
             "proc_name": "pscheduler-api",
+            "pre_fork": _pre_fork,
             "post_fork": _post_fork,
             "post_worker_init": _post_worker_init,
             "worker_exit": _worker_exit,
