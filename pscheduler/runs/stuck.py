@@ -44,8 +44,9 @@ Collector = Callable[[dict, dict], list]
 def sweep(db: Database, collect_remote: Collector | None = None) -> dict[str, int]:
     """The ticker's pass: mark runs past their deadline, finish stuck cleanups; counts."""
     missed = 0
+    cutoff = db.one("missed_cutoff")["cutoff"]
     while True:
-        marked = len(db.all("mark_missed", {"limit": MISSED_BATCH}))
+        marked = len(db.all("mark_missed", {"cutoff": cutoff, "limit": MISSED_BATCH}))
         missed += marked
         if marked < MISSED_BATCH:
             break

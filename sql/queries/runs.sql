@@ -184,19 +184,26 @@ RETURNING r.id, r.uuid, lower(r.times) AS start, upper(r.times) AS end, r.state,
           t.json AS task_json, t.test_type, t.tool, t.participant, t.participants,
           t.scheduling_class, t.duration, t.enabled, false AS paused;
 
+-- name: missed_cutoff
+-- Runs that should have started before this are missed (mark_missed's cut-off).
+SELECT now() - run_straggle AS cutoff FROM configurables;
+
 -- name: mark_missed
 -- Runs that never started within the straggle: missed, with a failure result (on the lead
--- also as the merged result, so archives taking failed runs are told).  A batch at a time
--- (stuck.MISSED_BATCH): the cut-off is unknown when the plan is made, so without a limit
--- the planner expects a third of all pending runs and hashes the whole run table to join
--- them back (74 ms at 300k runs for 5 missed ones); with it, a lookup by id per run.
+-- also as the merged result, so archives taking failed runs are told).  The cut-off comes as
+-- a value (missed_cutoff), so the planner knows how few runs are past it: as a subquery it
+-- expected a third of all pending runs, and hashed the whole run table to join 5 missed runs
+-- back (74 ms at 300k runs), or, limited, scanned the table for the first thousand (200 ms at
+-- 1.4M runs for none, every five seconds).  A batch at a time (stuck.MISSED_BATCH), oldest
+-- first.
 WITH due AS (
     SELECT r.id, t.participant = 0 AS lead,
            coalesce(r.errors, 'The run did not start within ' || c.run_straggle::text
                               || ' of its start time') AS reason
     FROM run r JOIN task t ON t.id = r.task CROSS JOIN configurables c
     WHERE r.state IN ('pending', 'on-deck')
-      AND lower(r.times) < (SELECT now() - run_straggle FROM configurables)
+      AND lower(r.times) < %(cutoff)s
+    ORDER BY lower(r.times)
     LIMIT %(limit)s
     FOR UPDATE OF r SKIP LOCKED
 )

@@ -98,7 +98,10 @@ def hot_queries(task_id: int, task_uuid: str) -> dict[str, tuple[str, dict[str, 
         # The ticker's passes: they run every few seconds whatever the API does.
         "ticker purge runs": ("purge_runs", {"limit": 1000}),
         "ticker purge tasks": ("purge_tasks", {}),
-        "ticker missed runs": ("mark_missed", {"limit": 1000}),
+        "ticker missed runs": (
+            "mark_missed",
+            {"cutoff": now - dt.timedelta(seconds=30), "limit": 1000},
+        ),
         "ticker overdue runs": ("mark_overdue", {}),
         # Placing a normal run reads the exclusive runs around it, not the day's normal ones.
         "scheduler exclusive timeline": (
