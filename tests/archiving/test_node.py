@@ -107,7 +107,10 @@ def test_keep_after_archive_sets_the_run_expiry_when_the_last_archiving_complete
 
 def test_kill_9_mid_batch_loses_nothing(make_node):
     node = make_node()
-    sink = Sink(delay=0.4)
+    # Eight deliveries at a time, each held this long: 24 take three rounds, so work is
+    # still waiting when the backlog is read below even on a loaded machine (at 0.4 s a
+    # round, all 24 were once done before that read was answered).
+    sink = Sink(delay=1.5)
     try:
         count = 24
         archives = [
