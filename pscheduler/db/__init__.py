@@ -114,11 +114,10 @@ def connect_options(
         settings.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
         if lock_timeout:
             settings.append(f"-c lock_timeout={int(lock_timeout * 1000)}")
-    options["options"] = " ".join(settings)
-    if statement_timeout:
         options["connection_factory"] = deadline.connection_class(
             statement_timeout + 0.5, connect_timeout or statement_timeout
         )
+    options["options"] = " ".join(settings)
     return options
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from pscheduler.db import Database, migrate, query
 from pscheduler.runs import stuck
-from tests.scale.fill import explain, run_rows_read, seq_scans
+from tests.scale.fill import explain, insert_pending, run_rows_read, seq_scans
 
 MISSED = 5
 
@@ -36,13 +36,7 @@ def database(cluster):
 def test_every_missed_run_is_marked_across_batches(database, monkeypatch):
     dsn, conn, task = database
     with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO run (uuid, task, times, state)"
-            " SELECT gen_random_uuid(), %s, tstzrange(s, s + interval '1 second'), 'pending'"
-            " FROM generate_series(1, %s) g,"
-            " LATERAL (SELECT now() - g * interval '10 minutes' AS s) x",
-            (task, MISSED),
-        )
+        insert_pending(cur, task, MISSED, "-1 hour", "10 minutes")
     monkeypatch.setattr(stuck, "MISSED_BATCH", 2)
     db = Database(dsn, "pscheduler-test")
     try:
@@ -62,13 +56,7 @@ def test_with_nothing_missed_the_pending_horizon_is_not_read(database):
     it knows how few are, and walks the index from its start."""
     _, conn, task = database
     with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO run (uuid, task, times, state)"
-            " SELECT gen_random_uuid(), %s, tstzrange(s, s + interval '1 second'), 'pending'"
-            " FROM generate_series(1, 50000) g,"
-            " LATERAL (SELECT now() + g * interval '1 minute' AS s) x",
-            (task,),
-        )
+        insert_pending(cur, task, 50_000, "1 minute", "1 minute")
         cur.execute("ANALYZE run")
     conn.autocommit = False
     with conn.cursor() as cur:

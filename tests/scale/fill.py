@@ -29,6 +29,20 @@ CROSS JOIN LATERAL (
 """
 
 
+PENDING = """
+INSERT INTO run (uuid, task, times, state)
+SELECT gen_random_uuid(), %(task)s, tstzrange(s, s + interval '1 second'), 'pending'
+FROM generate_series(1, %(count)s) g,
+     LATERAL (SELECT now() + %(first)s::interval + (g - 1) * %(step)s::interval AS s) x
+"""
+
+
+def insert_pending(cur, task_id: int, count: int, first: str, step: str) -> None:
+    """``count`` pending runs of the task, the first starting ``first`` from now (an
+    interval, negative for the past), then every ``step``."""
+    cur.execute(PENDING, {"task": task_id, "count": count, "first": first, "step": step})
+
+
 def fill_runs(conn, task_ids: list[int], total: int) -> int:
     """Insert about ``total`` runs spread over ``task_ids``; returns how many were inserted."""
     per_task = max(2, total // len(task_ids))

@@ -17,7 +17,14 @@ import pytest
 
 from pscheduler.db import query
 from tests.helpers import Node
-from tests.scale.fill import explain, fill_runs, hot_queries, run_rows_read, seq_scans
+from tests.scale.fill import (
+    explain,
+    fill_runs,
+    hot_queries,
+    insert_pending,
+    run_rows_read,
+    seq_scans,
+)
 
 RUNS = 100_000
 TASKS = 10
@@ -88,13 +95,7 @@ def test_marking_a_few_missed_runs_reads_only_those(big):
     joined its few rows back to the run table by hashing all of it."""
     conn = big["conn"]
     with conn.cursor() as cur:  # rolled back by explain()
-        cur.execute(
-            "INSERT INTO run (uuid, task, times, state)"
-            " SELECT gen_random_uuid(), %s, tstzrange(s, s + interval '1 second'), 'pending'"
-            " FROM generate_series(now() - interval '2 hours', now() - interval '1 hour',"
-            " interval '15 minutes') s",
-            (big["tasks"][0][0],),
-        )
+        insert_pending(cur, big["tasks"][0][0], 5, "-2 hours", "15 minutes")
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30)
     plan = explain(conn, query("mark_missed"), {"cutoff": cutoff, "limit": 1000})
     assert plan["Plan"]["Actual Rows"] == 5
