@@ -377,6 +377,7 @@ def main() -> int:
         print(f"4a. cost of each endpoint ({args.cost_requests} sequential requests each):")
         cost_per_request(node, endpoints, args.cost_requests)
         errors += api_phase(node, args, endpoints, "4. API")
+        rss_loaded = rss(node)
 
         stop = multiprocessing.Event()
         ready = multiprocessing.Event()
@@ -422,11 +423,15 @@ def main() -> int:
             if p.is_alive():
                 p.kill()
         rss_end = rss(node)
-        print("6. memory (PSS) kB: start -> after phase 3 -> end (change over phases 4-5):")
+        print(
+            "6. memory (PSS) kB: start -> after phase 3 -> after phase 4 -> end"
+            " (change over phases 4-5):"
+        )
         for name in sorted(set(rss_start) | set(rss_warm) | set(rss_end)):
             a, w, b = rss_start.get(name, 0), rss_warm.get(name, 0), rss_end.get(name, 0)
+            m = rss_loaded.get(name, 0)
             change = f"{(b - w) * 100 / w:+.0f}%" if w else ""
-            print(f"    {name:<28} {a:>9} -> {w:>9} -> {b:>9} {change}")
+            print(f"    {name:<28} {a:>9} -> {w:>9} -> {m:>9} -> {b:>9} {change}")
         print(f"errors: {errors}; load: {os.getloadavg()}")
     except TimeoutError:
         print("bench budget exceeded: stopping")

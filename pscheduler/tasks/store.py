@@ -122,17 +122,24 @@ def list_urls_json(
     # The opening quote and the JSON-escaped base: the query adds each UUID and the closing quote.
     params = {**_listing(json_filter, limit, offset), "prefix": json.dumps(f"{base}/")[:-1]}
     if json_filter is not None:
-        return db.one("task_uuid_list", {**params, "kept": None})["urls"]
+        return _joined(db.all("task_uuid_list", {**params, "kept": None}))
     key = (db.dsn, params["prefix"], limit, offset)
     kept = _url_lists.get(key)
-    row = db.one("task_uuid_list", {**params, "kept": kept[0] if kept else None})
-    if row["urls"] is None and kept is not None:
+    rows = db.all("task_uuid_list", {**params, "kept": kept[0] if kept else None})
+    version = rows[0]["version"]
+    if kept is not None and kept[0] == version:
         return kept[1]
+    urls = _joined(rows)
     with _url_lists_lock:
-        _url_lists[key] = (row["version"], row["urls"])
+        _url_lists[key] = (version, urls)
         while len(_url_lists) > _URL_LISTS_KEPT:
             del _url_lists[next(iter(_url_lists))]
-    return row["urls"]
+    return urls
+
+
+def _joined(rows: list[dict]) -> str:
+    """The JSON array from task_uuid_list's pieces (none when no task matches)."""
+    return "[" + ",".join(row["urls"] for row in rows if row["urls"] is not None) + "]"
 
 
 # GET /tasks answers kept by this process, each with the task list's version it was read at

@@ -38,24 +38,31 @@ ORDER BY t.added, t.id
 LIMIT %(limit)s OFFSET %(offset)s;
 
 -- name: task_uuid_list
--- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode, and one
--- row (the JSON array of URLs, as text, sent as it is): with 10,000 tasks, a row and a dict
--- per task cost the API more than the query.  Same filter and order as task_list, read from
+-- GET /tasks without ?expanded wants URLs only: no counts, no task bodies to decode, and the
+-- JSON array of URLs made here, as text, sent as it is (with 10,000 tasks, a row and a dict
+-- per task cost the API more than the query).  Same filter and order as task_list, read from
 -- the task_added index alone.  ``prefix`` is the opening quote and the JSON-escaped base URL
 -- with its slash (made once by the caller): json_agg escaped every URL character by character,
--- two thirds of the query's time with 5,000 tasks.  With the list's version (migration 061),
--- read in the same snapshot; when it is ``kept``, the version a caller's copy was read at,
--- the list is not made (urls NULL): one round trip either way.
-SELECT v.version,
-       CASE WHEN v.version IS NOT DISTINCT FROM %(kept)s::bigint THEN NULL ELSE (
-           SELECT '[' || coalesce(string_agg(%(prefix)s || t.uuid::text || '"', ','
-                                             ORDER BY t.added, t.id), '') || ']'
-           FROM (SELECT t.uuid, t.added, t.id FROM task t
-                 WHERE task_matches(t, %(json)s::jsonb)
-                 ORDER BY t.added, t.id
-                 LIMIT %(limit)s OFFSET %(offset)s) t)
-       END AS urls
-FROM task_list_version v;
+-- two thirds of the query's time with 5,000 tasks.  The list comes in pieces of 64 URLs (the
+-- caller joins them with commas): as one value, 540 kB with 6,000 tasks, libpq grew the
+-- input buffer of every pooled connection that fetched it to 1 MB, and kept it so for the
+-- connection's life (bench/scale.py: +2 MB per API worker).  With the list's version
+-- (migration 061), read in the same snapshot; when it is ``kept``, the version a caller's
+-- copy was read at, the list is not made: one row, version and NULL.
+SELECT v.version, p.urls
+FROM task_list_version v
+LEFT JOIN LATERAL (
+    SELECT (n.n - 1) / 64 AS piece,
+           string_agg(%(prefix)s || n.uuid::text || '"', ',' ORDER BY n.n) AS urls
+    FROM (SELECT t.uuid, row_number() OVER (ORDER BY t.added, t.id) AS n
+          FROM (SELECT t.uuid, t.added, t.id FROM task t
+                WHERE v.version IS DISTINCT FROM %(kept)s::bigint
+                  AND task_matches(t, %(json)s::jsonb)
+                ORDER BY t.added, t.id
+                LIMIT %(limit)s OFFSET %(offset)s) t) n
+    GROUP BY 1
+) p ON TRUE
+ORDER BY p.piece;
 
 -- name: task_disable
 -- Cancelling: future runs go, the current one is canceled; the task stays readable.
