@@ -45,16 +45,22 @@ _frames: OrderedDict[tuple, str] = OrderedDict()
 _frames_lock = threading.Lock()
 
 
-def _frame(event: dict, resume: int, root: str) -> str:
+def _frame(event: events.Event, resume: int, root: str) -> str:
     """The event as SSE text, made once for every stream that sends it: with 500 streams
-    open, serialising each event per stream cost the API most of its CPU (issue 14)."""
-    key = (event["id"], resume, root)
+    open, serialising each event per stream cost the API most of its CPU (issue 14).  The
+    query made the JSON (migration 062); the hrefs, which depend on the URL the client used,
+    go in before its closing brace."""
+    key = (event.id, resume, root)
     with _frames_lock:
         text = _frames.get(key)
     if text is not None:
         return text
-    body = json.dumps(events.to_json(event, root), separators=(",", ":"), default=str)
-    text = f"id: {resume}\nevent: {event['kind']}\ndata: {body}\n\n"
+    body = event.json
+    if event.task:
+        href = f"{json.dumps(root)[1:-1]}/tasks/{event.task}"
+        runs = f',"run-href":"{href}/runs/{event.run}"' if event.run else ""
+        body = f'{body[:-1]},"task-href":"{href}"{runs}}}'
+    text = f"id: {resume}\nevent: {event.kind}\ndata: {body}\n\n"
     with _frames_lock:
         _frames[key] = text
         while len(_frames) > _FRAMES_KEPT:
@@ -67,17 +73,17 @@ _batches: OrderedDict[tuple, stream_encoding.Shared] = OrderedDict()
 
 
 def _batch(
-    batch: list[dict], resume: int, root: str, filters: events.Filters
+    batch: list[events.Event], resume: int, root: str, filters: events.Filters
 ) -> stream_encoding.Shared:
     """A stream that takes every event sends, at a given moment, the same slice of the hub's
     sequence as every other such stream: its bytes are made once, by the first of them.  With
     500 streams, making each event's frame per stream kept an API worker's GIL busy (39,000
     deliveries a second in bench/scale.py).  A slice is known by its ends and length."""
-    key = (batch[0]["id"], batch[-1]["id"], len(batch), resume, root, filters)
+    key = (batch[0].id, batch[-1].id, len(batch), resume, root, filters)
     with _frames_lock:
         data = _batches.get(key)
     if data is None:
-        raw = "".join(_frame(e, min(e["id"], resume), root) for e in batch).encode()
+        raw = "".join(_frame(e, min(e.id, resume), root) for e in batch).encode()
         level = stream_encoding.SHARED_LEVEL if filters.everything else stream_encoding.OWN_LEVEL
         data = stream_encoding.Shared(raw, level)
         with _frames_lock:
@@ -134,16 +140,16 @@ def _renderer(filters: events.Filters, replayed: set[int], root: str, enc):
     batch of a burst, and keep up to REPLAY_MAX ids each for good."""
     forget_at = time.monotonic() + events.GAP_TTL
 
-    def render(batch: list[dict], resume: int) -> bytes:
+    def render(batch: list[events.Event], resume: int) -> bytes:
         if replayed and time.monotonic() > forget_at:
             replayed.clear()
-        if not replayed or not any(event["id"] in replayed for event in batch):
+        if not replayed or not any(event.id in replayed for event in batch):
             return enc.shared(_batch(batch, resume, root, filters))
         return enc.text(
             "".join(
-                _frame(event, min(event["id"], resume), root)
+                _frame(event, min(event.id, resume), root)
                 for event in batch
-                if event["id"] not in replayed
+                if event.id not in replayed
             ).encode()
         )
 
@@ -160,11 +166,11 @@ def _farewell(enc):
     return farewell
 
 
-def _replayed(rows: list[dict], root: str, enc):
+def _replayed(rows: list[events.Event], root: str, enc):
     """Replayed frames, TAKE_MAX to a write (one compressed piece each when gzipped)."""
     for start in range(0, len(rows), events.TAKE_MAX):
         part = rows[start : start + events.TAKE_MAX]
-        yield enc.text("".join(_frame(row, row["id"], root) for row in part).encode())
+        yield enc.text("".join(_frame(row, row.id, root) for row in part).encode())
 
 
 def _stream(db, filters: events.Filters, after, root: str, held: _Held, detach, enc):
@@ -191,13 +197,13 @@ def _stream_parts(db, filters: events.Filters, after, root: str, held: _Held, de
         if purged:
             note = {"reason": "events before this one were purged", "after": after}
             yield say(f"event: reset\ndata: {json.dumps(note)}\n\n")
-        replayed.update(row["id"] for row in rows)
+        replayed.update(row.id for row in rows)
         yield from _replayed(rows, root, enc)
         if rows and len(rows) >= events.REPLAY_MAX:
-            note = {"reason": "too many events to replay", "after": rows[-1]["id"]}
+            note = {"reason": "too many events to replay", "after": rows[-1].id}
             yield say(f"event: reset\ndata: {json.dumps(note)}\n\n")
             return
-        resume = max(resume, rows[-1]["id"]) if rows else resume
+        resume = max(resume, rows[-1].id) if rows else resume
     ready = {"resume": max(resume, after or 0) if after is not None else resume}
     yield say(f"id: {ready['resume']}\nevent: ready\ndata: {json.dumps(ready)}\n\n")
     render = _renderer(filters, replayed, root, enc)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pscheduler.events.log import Subscription
+from pscheduler.events.log import Event, Subscription
 from pscheduler.toolkit import heap
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Stream:
     sock: socket.socket
     chunked: bool
     sub: Subscription
-    render: Callable[[list[dict], int], bytes]
+    render: Callable[[list[Event], int], bytes]
     farewell: Callable[[Subscription], bytes | None]
     on_close: Callable[[], None]
     keepalive: float

@@ -408,6 +408,13 @@ class Database:
             cur.execute(query(name), params)
             return cur.fetchall()
 
+    def tuples(self, name: str, params: Any = None) -> list[tuple]:
+        """Rows as psycopg2 makes them, for a hot path that builds its own (the event
+        fan-out: thousands of rows a burst, each kept until every stream has sent it)."""
+        with self.transaction(single=True) as cur:
+            cur.execute(query(name), params)
+            return psycopg2.extensions.cursor.fetchall(cur)
+
     def execute(self, name: str, params: Any = None) -> int:
         with self.transaction(single=True) as cur:
             cur.execute(query(name), params)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.live.live_helpers import Collector, iso, post_task, soon
 
 
@@ -52,6 +54,10 @@ def test_events_arrive_for_each_kind_in_order(live_node):
         run = first[1].data["run"]
         assert all(e.data["run"] == run for e in first[1:])
         assert first[1].data["run-href"].endswith(f"/tasks/{one}/runs/{run}")
+        assert first[1].data["task-href"].endswith(f"/tasks/{one}")
+        # The JSON is made by PostgreSQL (migration 062): times are UTC with microseconds.
+        placed = dt.datetime.fromisoformat(first[1].data["time"])
+        assert placed.utcoffset() == dt.timedelta(0) and placed.microsecond
         assert first[0].data["test"] == "idle"
 
         watch.wait(

@@ -5,16 +5,16 @@ from __future__ import annotations
 import threading
 import uuid
 
-from pscheduler.events.log import TAKE_MAX, Filters, Subscription
+from pscheduler.events.log import TAKE_MAX, Event, Filters, Subscription
 
 
-def _event(i: int, task: uuid.UUID) -> dict:
-    return {"id": i, "kind": "run-state", "task_uuid": task, "test_type": "idle"}
+def _event(i: int, task: str) -> Event:
+    return Event(i, "run-state", task, None, "idle", "{}")
 
 
 def test_a_backlog_is_taken_in_pieces_of_take_max_in_order():
     sub = Subscription(Filters())
-    task = uuid.uuid4()
+    task = str(uuid.uuid4())
     sub.push([_event(i, task) for i in range(1, 2 * TAKE_MAX + 51)], resume_id=2 * TAKE_MAX + 50)
     sizes, ids = [], []
     while True:
@@ -22,7 +22,7 @@ def test_a_backlog_is_taken_in_pieces_of_take_max_in_order():
         if not batch:
             break
         sizes.append(len(batch))
-        ids += [e["id"] for e in batch]
+        ids += [e.id for e in batch]
         assert resume == 2 * TAKE_MAX + 50
     assert sizes == [TAKE_MAX - 1, TAKE_MAX, 51]  # cut before ids that are multiples of it
     assert ids == list(range(1, 2 * TAKE_MAX + 51))
@@ -30,19 +30,19 @@ def test_a_backlog_is_taken_in_pieces_of_take_max_in_order():
 
 def test_streams_that_fell_behind_by_different_amounts_cut_the_same_pieces():
     """So a piece is rendered and compressed once for all the streams that send it."""
-    task = uuid.uuid4()
+    task = str(uuid.uuid4())
     early, late = Subscription(Filters()), Subscription(Filters())
     for sub in (early, late):
         sub.push([_event(i, task) for i in range(1000, 1037)], resume_id=1036)
     early.take(0)  # the early stream sent the first 37; the late one still has them
     backlog = [_event(i, task) for i in range(1037, 1037 + 3 * TAKE_MAX)]
     for sub in (early, late):
-        sub.push(backlog, resume_id=backlog[-1]["id"])
+        sub.push(backlog, resume_id=backlog[-1].id)
 
     def pieces(sub):
         out = []
         while batch := sub.take(0)[0]:
-            out.append((batch[0]["id"], batch[-1]["id"]))
+            out.append((batch[0].id, batch[-1].id))
         return out
 
     early_pieces, late_pieces = pieces(early), pieces(late)
@@ -51,7 +51,7 @@ def test_streams_that_fell_behind_by_different_amounts_cut_the_same_pieces():
 
 
 def test_events_of_other_tasks_do_not_wake_a_filtered_stream():
-    mine, other = uuid.uuid4(), uuid.uuid4()
+    mine, other = str(uuid.uuid4()), str(uuid.uuid4())
     sub = Subscription(Filters(tasks=frozenset({mine})))
     woke = threading.Event()
 
