@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py [--tasks 1000] [--minutes 10] [--rate 200]
                                     [--load-minutes 5] [--idle 500] [--streams 500]
+                                    [--rounds 1]
 
 Starts its own node, then prints, phase by phase:
  1. tasks posted per second and POST p50/p99 for --tasks idle tasks repeating every minute;
@@ -13,8 +14,9 @@ Starts its own node, then prints, phase by phase:
  5. the same with --idle idle TCP connections and --streams event-stream clients open (the
     stream readers at --readers-nice, 19 by default: they stand in for clients elsewhere);
  6. memory (PSS) of every process of the node at the start, once it has done each kind of work
-    (after phase 3: a fresh process grows to its working size on its first requests) and at
-    the end.
+    (after phase 3: a fresh process grows to its working size on its first requests), after
+    phase 4 and after each of --rounds rounds of phase 5 (growth in the first round only is a
+    working size, growth in every round a leak).
 Every phase has a deadline; a global alarm stops the node and exits if anything hangs.
 Figures to reach (2 cores): lateness p99 < 1 s in the burst, < 100 ms after; API p99 < 100 ms
 per endpoint, 0 errors; RSS flat within 10%.
@@ -315,6 +317,55 @@ def api_phase(node: BenchNode, args, endpoints, title: str) -> int:
     return sum(errors.values()) + unanswered
 
 
+def clients_phase(node: BenchNode, args, endpoints: list, title: str) -> int:
+    """Phase 5: the API load with ``args.idle`` idle connections and ``args.streams`` event
+    streams open; they all leave at its end.  Returns the errors."""
+    errors = 0
+    stop = multiprocessing.Event()
+    ready = multiprocessing.Event()
+    idle_out: multiprocessing.Queue = multiprocessing.Queue()
+    stream_out: multiprocessing.Queue = multiprocessing.Queue()
+    holders = [
+        multiprocessing.Process(
+            target=idle_connections, args=(node.host, args.idle, stop, idle_out)
+        ),
+        multiprocessing.Process(
+            target=stream_clients,
+            args=(
+                node.host,
+                args.streams,
+                stop,
+                ready,
+                stream_out,
+                args.readers_nice,
+                not args.readers_plain,
+            ),
+        ),
+    ]
+    for p in holders:
+        p.start()
+    ready.wait(90)
+    errors += api_phase(node, args, endpoints, title)
+    stop.set()
+    try:
+        opened, closed = idle_out.get(timeout=30)
+        statuses, events, ended, received, text = stream_out.get(timeout=30)
+        print(f"    idle: {opened} opened, {closed} closed by the server")
+        print(
+            f"    streams: answers {statuses}, {events} events read, {ended} ended early;"
+            f" {received / 1e6:.0f} MB received for {text / 1e6:.0f} MB of text"
+        )
+        errors += sum(n for status, n in statuses.items() if status != 200) + ended
+    except Exception:  # noqa: BLE001
+        print("    idle/stream holders did not report")
+        errors += 1
+    for p in holders:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+    return errors
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
@@ -336,11 +387,20 @@ def main() -> int:
         action="store_true",
         help="stream readers do not ask for gzip (browsers, requests and curl --compressed do)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times phase 5 is run (clients arrive, load, clients leave): memory that grows "
+        "only in the first is the node's working size, memory that grows in every one a leak",
+    )
     parser.add_argument("--placement-timeout", type=float, default=900)
     parser.add_argument("--cost-requests", type=int, default=50)
     args = parser.parse_args()
 
-    budget = 900 + args.placement_timeout + 60 * (args.minutes + 2 * args.load_minutes) + 600
+    budget = (
+        900 + args.placement_timeout + 60 * (args.minutes + (1 + args.rounds) * args.load_minutes)
+    ) + 600 * args.rounds
     node = BenchNode()
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("bench budget")))
     signal.alarm(int(budget))
@@ -379,59 +439,27 @@ def main() -> int:
         errors += api_phase(node, args, endpoints, "4. API")
         rss_loaded = rss(node)
 
-        stop = multiprocessing.Event()
-        ready = multiprocessing.Event()
-        idle_out: multiprocessing.Queue = multiprocessing.Queue()
-        stream_out: multiprocessing.Queue = multiprocessing.Queue()
-        holders = [
-            multiprocessing.Process(
-                target=idle_connections, args=(node.host, args.idle, stop, idle_out)
-            ),
-            multiprocessing.Process(
-                target=stream_clients,
-                args=(
-                    node.host,
-                    args.streams,
-                    stop,
-                    ready,
-                    stream_out,
-                    args.readers_nice,
-                    not args.readers_plain,
-                ),
-            ),
-        ]
-        for p in holders:
-            p.start()
-        ready.wait(90)
-        title = f"5. API with {args.idle} idle connections and {args.streams} streams"
-        errors += api_phase(node, args, endpoints, title)
-        stop.set()
-        try:
-            opened, closed = idle_out.get(timeout=30)
-            statuses, events, ended, received, text = stream_out.get(timeout=30)
-            print(f"    idle: {opened} opened, {closed} closed by the server")
-            print(
-                f"    streams: answers {statuses}, {events} events read, {ended} ended early;"
-                f" {received / 1e6:.0f} MB received for {text / 1e6:.0f} MB of text"
-            )
-            errors += sum(n for status, n in statuses.items() if status != 200) + ended
-        except Exception:  # noqa: BLE001
-            print("    idle/stream holders did not report")
-            errors += 1
-        for p in holders:
-            p.join(10)
-            if p.is_alive():
-                p.kill()
-        rss_end = rss(node)
+        rss_rounds = []
+        for round_ in range(1, args.rounds + 1):
+            title = f"5. API with {args.idle} idle connections and {args.streams} streams"
+            if args.rounds > 1:
+                title += f" (round {round_} of {args.rounds})"
+            errors += clients_phase(node, args, endpoints, title)
+            rss_rounds.append(rss(node))
+        rss_end = rss_rounds[-1]
         print(
-            "6. memory (PSS) kB: start -> after phase 3 -> after phase 4 -> end"
-            " (change over phases 4-5):"
+            "6. memory (PSS) kB: start -> after phase 3 -> after phase 4 -> after each round"
+            " of phase 5 (change from phase 3 to the end):"
         )
         for name in sorted(set(rss_start) | set(rss_warm) | set(rss_end)):
-            a, w, b = rss_start.get(name, 0), rss_warm.get(name, 0), rss_end.get(name, 0)
-            m = rss_loaded.get(name, 0)
+            w, b = rss_warm.get(name, 0), rss_end.get(name, 0)
+            figures = [rss_start, rss_warm, rss_loaded, *rss_rounds]
             change = f"{(b - w) * 100 / w:+.0f}%" if w else ""
-            print(f"    {name:<28} {a:>9} -> {w:>9} -> {m:>9} -> {b:>9} {change}")
+            print(
+                f"    {name:<28} "
+                + " -> ".join(f"{f.get(name, 0):>9}" for f in figures)
+                + f" {change}"
+            )
         print(f"errors: {errors}; load: {os.getloadavg()}")
     except TimeoutError:
         print("bench budget exceeded: stopping")
