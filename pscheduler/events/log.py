@@ -67,8 +67,7 @@ class Event(NamedTuple):
     """An event as the fan-out holds it: what filters read, and its JSON made by the query
     (migration 062).  A tuple of strings: a burst's events are held by every stream of a
     worker until each has sent them, and as dicts of decoded values they took twice the
-    memory (1.3 kB a run-state event against 0.65), in small objects whose arenas the
-    process then kept."""
+    memory (1.3 kB a run-state event against 0.65), all of it in small objects."""
 
     id: int
     kind: str
