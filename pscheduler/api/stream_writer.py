@@ -92,7 +92,7 @@ class Writer:
         self._new: queue.SimpleQueue[Stream] = queue.SimpleQueue()
         self._streams: dict[int, Stream] = {}
         self._more = False  # a stream has events its buffer had no room for
-        self._peak = 0  # most streams at once since the heap was last trimmed
+        self._trim = heap.PeakTrim(TRIM_PEAK)
         self._signalled = threading.Event()
         self.emptied = threading.Event()  # set while it holds no stream (see ``drain``)
         self.emptied.set()
@@ -145,7 +145,7 @@ class Writer:
             except queue.Empty:
                 break
             self._streams[stream.fd] = stream
-            self._peak = max(self._peak, len(self._streams))
+            self._trim.count(len(self._streams))
             self._sel.register(stream.sock, selectors.EVENT_READ, stream)
         now = time.monotonic()
         self._more = False
@@ -235,10 +235,7 @@ class Writer:
             stream.on_close()
         except Exception:  # noqa: BLE001
             log.exception("Event stream writer: releasing a stream failed")
-        # Half the streams gone since the most: give their buffers' memory back.
-        if self._peak >= TRIM_PEAK and len(self._streams) <= self._peak // 2:
-            heap.trim()
-            self._peak = len(self._streams)
+        self._trim.count(len(self._streams))  # half gone since the most: memory back
         if not self._streams and self._new.empty():
             self.emptied.set()
 

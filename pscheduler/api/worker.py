@@ -33,9 +33,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from pscheduler.toolkit import heap
 
-# Connections at once worth giving memory back for once half of them have gone (each held a
-# TLS state and buffers; glibc keeps what they freed otherwise).
-TRIM_PEAK = 64
+TRIM_PEAK = 64  # connections at once worth giving memory back for when half of them have gone
 
 
 class PollingAcceptWorker(ThreadWorker):
@@ -43,7 +41,7 @@ class PollingAcceptWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self._detached: set = set()  # sockets handed over by their request, not yet finished
         self._detached_lock = threading.Lock()
-        self._peak = 0  # most connections at once since the heap was last trimmed
+        self._trim = heap.PeakTrim(TRIM_PEAK)
 
     def accept(self, listener) -> None:
         try:
@@ -72,10 +70,7 @@ class PollingAcceptWorker(ThreadWorker):
         gone, give the heap they freed back: at the end of bench/scale.py, after its 500 idle
         clients had left, a trim took 3 MB off each API worker."""
         super().murder_pending()
-        self._peak = max(self._peak, self.nr_conns)
-        if self._peak >= TRIM_PEAK and self.nr_conns <= self._peak // 2:
-            heap.trim()
-            self._peak = self.nr_conns
+        self._trim.count(self.nr_conns)
 
     def load_wsgi(self) -> None:
         super().load_wsgi()

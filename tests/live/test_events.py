@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tests.live.live_helpers import Collector, iso, post_task, soon
 
@@ -56,8 +57,9 @@ def test_events_arrive_for_each_kind_in_order(live_node):
         assert first[1].data["run-href"].endswith(f"/tasks/{one}/runs/{run}")
         assert first[1].data["task-href"].endswith(f"/tasks/{one}")
         # The JSON is made by PostgreSQL (migration 062): times are UTC with microseconds.
-        placed = dt.datetime.fromisoformat(first[1].data["time"])
-        assert placed.utcoffset() == dt.timedelta(0) and placed.microsecond
+        placed = first[1].data["time"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", placed), placed
+        assert dt.datetime.fromisoformat(placed).utcoffset() == dt.timedelta(0)
         assert first[0].data["test"] == "idle"
 
         watch.wait(
