@@ -14,9 +14,10 @@ Starts its own node, then prints, phase by phase:
  5. the same with --idle idle TCP connections and --streams event-stream clients open (the
     stream readers at --readers-nice, 19 by default: they stand in for clients elsewhere);
  6. memory (PSS) of every process of the node at the start, once it has done each kind of work
-    (after phase 3: a fresh process grows to its working size on its first requests), after
-    phase 4 and after each of --rounds rounds of phase 5 (growth in the first round only is a
-    working size, growth in every round a leak).
+    (after phase 4a, 50 requests to each endpoint: a fresh process grows to its working size
+    on its first requests of each kind), after phase 4 and after each of --rounds rounds of
+    phase 5, once the node's processes are steady and every endpoint was served again (growth
+    in the first round only is a working size, growth in every round a leak).
 Every phase has a deadline; a global alarm stops the node and exits if anything hangs.
 Figures to reach (2 cores): lateness p99 < 1 s in the burst, < 100 ms after; API p99 < 100 ms
 per endpoint, 0 errors; RSS flat within 10%.
@@ -280,6 +281,24 @@ def cost_per_request(node: BenchNode, endpoints, n: int) -> None:
         )
 
 
+def settle(node: BenchNode, endpoints, timeout: float = 60) -> None:
+    """Before memory is measured after a round: wait (bounded) until the node's processes
+    stay the same for 5 s (a worker the round left bigger hands over to a fresh one,
+    pscheduler/toolkit/heap.py), then have every endpoint served on fresh connections, so a
+    fresh worker is measured at its working size, as every process is after phase 3."""
+    deadline = time.monotonic() + timeout
+    pids, since = set(node_pids(node)), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < 5:
+        time.sleep(0.5)
+        now = set(node_pids(node))
+        if now != pids:
+            pids, since = now, time.monotonic()
+    for label, method, path, body in endpoints * 10:
+        status, _ = request(method, node.host, path, body)
+        if status >= 400:
+            print(f"    after the round: {label} answered {status}")
+
+
 def api_phase(node: BenchNode, args, endpoints, title: str) -> int:
     host, dsn = node.host, node.dsn
     out: multiprocessing.Queue = multiprocessing.Queue()
@@ -433,9 +452,9 @@ def main() -> int:
             ("GET /status", "GET", "/pscheduler/status", None),
             ("GET /metrics", "GET", "/pscheduler/metrics", None),
         ]
-        rss_warm = rss(node)  # every process has done its work once: placed, run, served
         print(f"4a. cost of each endpoint ({args.cost_requests} sequential requests each):")
         cost_per_request(node, endpoints, args.cost_requests)
+        rss_warm = rss(node)  # every process has done its work once: placed, run, served
         errors += api_phase(node, args, endpoints, "4. API")
         rss_loaded = rss(node)
 
@@ -445,11 +464,12 @@ def main() -> int:
             if args.rounds > 1:
                 title += f" (round {round_} of {args.rounds})"
             errors += clients_phase(node, args, endpoints, title)
+            settle(node, endpoints)
             rss_rounds.append(rss(node))
         rss_end = rss_rounds[-1]
         print(
-            "6. memory (PSS) kB: start -> after phase 3 -> after phase 4 -> after each round"
-            " of phase 5 (change from phase 3 to the end):"
+            "6. memory (PSS) kB: start -> after phase 4a -> after phase 4 -> after each round"
+            " of phase 5 (change from phase 4a to the end):"
         )
         for name in sorted(set(rss_start) | set(rss_warm) | set(rss_end)):
             w, b = rss_warm.get(name, 0), rss_end.get(name, 0)
@@ -460,6 +480,11 @@ def main() -> int:
                 + " -> ".join(f"{f.get(name, 0):>9}" for f in figures)
                 + f" {change}"
             )
+        log = (Path(node.state) / "node.log").read_text(errors="replace")
+        handed = [line for line in log.splitlines() if "hands over to a fresh one" in line]
+        print(f"    API workers handed over to fresh ones: {len(handed)}")
+        for line in handed:
+            print("      " + line.split("] ", 1)[-1])
         print(f"errors: {errors}; load: {os.getloadavg()}")
     except TimeoutError:
         print("bench budget exceeded: stopping")

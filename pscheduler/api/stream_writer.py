@@ -109,6 +109,10 @@ class Writer:
         self.emptied.clear()  # after the put: a close meanwhile sees the stream queued
         self.wake()
 
+    def held(self) -> int:
+        """Streams carried or about to be."""
+        return len(self._streams) + self._new.qsize()
+
     def wake(self) -> None:
         """Something to send (called by the hub once per stream that got events)."""
         if not self._signalled.is_set():
@@ -250,6 +254,12 @@ def drain(timeout: float) -> None:
     if _writer is not None:
         _writer.wake()
         _writer.emptied.wait(timeout)
+
+
+def held() -> int:
+    """Streams this process's writer carries (none before its first)."""
+    w = _writer
+    return 0 if w is None else w.held()
 
 
 def writer() -> Writer:

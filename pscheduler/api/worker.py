@@ -31,9 +31,11 @@ from functools import partial
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from pscheduler.api import stream_writer
 from pscheduler.toolkit import heap
 
 TRIM_PEAK = 64  # connections at once worth giving memory back for when half of them have gone
+RETIRE_QUIET = 32  # connections left (no stream) at which a peak is over
 
 
 class PollingAcceptWorker(ThreadWorker):
@@ -42,6 +44,9 @@ class PollingAcceptWorker(ThreadWorker):
         self._detached: set = set()  # sockets handed over by their request, not yet finished
         self._detached_lock = threading.Lock()
         self._trim = heap.PeakTrim(TRIM_PEAK)
+        config = getattr(self.app, "node_config", None)  # serve.py's; none under bare gunicorn
+        growth = config.api_retire_growth if config is not None else -1.0
+        self._retire = heap.PeakRetire(TRIM_PEAK, RETIRE_QUIET, growth)
 
     def accept(self, listener) -> None:
         try:
@@ -68,9 +73,17 @@ class PollingAcceptWorker(ThreadWorker):
     def murder_pending(self) -> None:
         """Close silent new connections (gunicorn), then, once a peak of connections is half
         gone, give the heap they freed back: at the end of bench/scale.py, after its 500 idle
-        clients had left, a trim took 3 MB off each API worker."""
+        clients had left, a trim took 3 MB off each API worker.  Once it is over, retire if
+        the peak left the worker bigger (heap.PeakRetire): gunicorn's master forks a fresh
+        one, as for its own ``max_requests``."""
         super().murder_pending()
         self._trim.count(self.nr_conns)
+        streams = stream_writer.held()
+        if self.alive and self._retire.count(self.nr_conns + streams, streams):
+            self.log.warning(
+                "Worker %s hands over to a fresh one: %s", self.pid, self._retire.reason
+            )
+            self.alive = False
 
     def load_wsgi(self) -> None:
         super().load_wsgi()

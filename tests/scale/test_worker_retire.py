@@ -1,0 +1,96 @@
+"""An API worker that a peak of connections left bigger hands over to a fresh one (issue 14).
+
+Hundreds of streams and idle clients fragment a worker's heap: after they leave it keeps
+their size.  Once such a peak is over and the worker holds no stream, it retires if it is
+still bigger than before (``PSCHEDULER_API_RETIRE_GROWTH``; 0 here: any growth at all, and a
+first stream always grows a worker by its writer and hub threads).  These tests hold a peak on
+a one-worker node and check that the worker waits for its last stream, then is replaced, and
+that the node serves requests and streams as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Node, wait_for
+from tests.live.live_helpers import post_task
+from tests.scale.test_event_streams import RawStream, _read_until
+
+PEAK = 80  # connections: more than the worker's peak threshold (64)
+
+
+@pytest.fixture
+def node(cluster):
+    n = Node(
+        cluster.new_database("retire"),
+        extra_args=["--api-workers", "1"],
+        env={"PSCHEDULER_API_RETIRE_GROWTH": "0"},
+    ).start()
+    yield n
+    n.cleanup()
+
+
+def _api_worker(node: Node) -> int | None:
+    """The pid of the node's one API worker: the API process whose parent is an API process
+    (gunicorn's master)."""
+    api = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            if os.getsid(int(pid)) != node.proc.pid:
+                continue
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            if b"pscheduler.server\0api" in cmdline:
+                api[int(pid)] = ppid
+    workers = [pid for pid, ppid in api.items() if ppid in api]
+    return workers[0] if len(workers) == 1 else None
+
+
+def _open_fds(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    return 0
+
+
+def _events(stream: RawStream, kind: str) -> int:
+    return stream.text().count(f"event: {kind}".encode())
+
+
+def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
+    wait_for(lambda: _api_worker(node), 30, what="the API worker")
+    worker = _api_worker(node)
+    stream = RawStream(node)
+    _read_until([stream], lambda s: b"event: ready" in s.data, 30, "the ready event")
+    baseline_fds = _open_fds(worker)
+    idle = [socket.create_connection((node.host, node.port), timeout=10) for _ in range(PEAK)]
+    try:
+        wait_for(lambda: _open_fds(worker) >= baseline_fds + PEAK, 30, what="the peak accepted")
+    finally:
+        for s in idle:
+            s.close()
+    wait_for(lambda: _open_fds(worker) <= baseline_fds + 2, 30, what="the idle sockets closed")
+
+    # The peak is over but the stream is still there: the worker stays and keeps it going.
+    post_task(node, "idle", {"duration": "PT1S"})
+    _read_until([stream], lambda s: _events(s, "task-created") >= 1, 30, "the new task's event")
+    assert not stream.closed
+    assert _api_worker(node) == worker
+
+    stream.close()
+    wait_for(lambda: _api_worker(node) not in (None, worker), 30, what="a fresh worker")
+    assert "hands over to a fresh one" in node.log()
+
+    # The fresh worker serves requests and streams.
+    assert node.get("api").status_code == 200
+    again = RawStream(node)
+    try:
+        _read_until([again], lambda s: b"event: ready" in s.data, 30, "the ready event")
+        post_task(node, "idle", {"duration": "PT1S"})
+        _read_until([again], lambda s: _events(s, "task-created") >= 1, 30, "an event")
+    finally:
+        again.close()

@@ -1,0 +1,72 @@
+"""When an API worker retires after a peak of connections (heap.PeakRetire)."""
+
+from __future__ import annotations
+
+from pscheduler.toolkit.heap import PeakRetire
+
+
+class Sizes:
+    """The process's size as the test sets it."""
+
+    def __init__(self, kb: int) -> None:
+        self.kb = kb
+
+    def __call__(self) -> int:
+        return self.kb
+
+
+def _peak(retire: PeakRetire, sizes: Sizes, grown_to: int, streams_left: int = 0) -> bool:
+    """Quiet at 1,000 kB, a peak of 100 connections, then quiet again at ``grown_to`` kB."""
+    sizes.kb = 1000
+    assert not retire.count(5, 0)
+    assert not retire.count(100, 50)
+    sizes.kb = grown_to
+    return retire.count(streams_left, streams_left)
+
+
+def test_a_worker_left_bigger_than_the_growth_allows_retires_and_says_why():
+    sizes = Sizes(1000)
+    retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
+    assert _peak(retire, sizes, 1200)
+    assert (
+        "1200 kB after a peak of 100 connections, 1000 kB before the first (+20%)" == retire.reason
+    )
+
+
+def test_growth_within_the_bound_is_kept_but_what_peaks_leave_adds_up():
+    sizes = Sizes(1000)
+    retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
+    assert not _peak(retire, sizes, 1090)
+    sizes.kb = 1090
+    assert not retire.count(5, 0)  # quiet at its new size: still measured from 1,000 kB
+    assert not retire.count(100, 50)
+    sizes.kb = 1180
+    assert retire.count(0, 0)
+
+
+def test_a_worker_still_holding_a_stream_waits_for_it():
+    sizes = Sizes(1000)
+    retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
+    assert not _peak(retire, sizes, 2000, streams_left=1)
+    assert retire.count(0, 0)  # the last stream is gone: now
+
+
+def test_a_small_peak_or_a_negative_growth_never_retires():
+    sizes = Sizes(1000)
+    small = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
+    assert not small.count(5, 0)
+    assert not small.count(63, 10)
+    sizes.kb = 5000
+    assert not small.count(0, 0)
+    never = PeakRetire(least=64, quiet=32, growth=-1, size=sizes)
+    assert not _peak(never, sizes, 5000)
+
+
+def test_more_than_quiet_connections_left_is_still_the_peak():
+    sizes = Sizes(1000)
+    retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
+    assert not retire.count(5, 0)
+    assert not retire.count(100, 0)
+    sizes.kb = 2000
+    assert not retire.count(40, 0)  # 40 idle clients still there
+    assert retire.count(30, 0)
