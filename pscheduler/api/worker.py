@@ -79,7 +79,10 @@ class PollingAcceptWorker(ThreadWorker):
         super().murder_pending()
         self._trim.count(self.nr_conns)
         streams = stream_writer.held()
-        if self.alive and self._retire.count(self.nr_conns + streams, streams):
+        # Not while a request is under way or awaited on a new connection: that one could be
+        # a stream, cut when the worker exits.  Kept-alive ones are told to reconnect.
+        busy = streams + self.nr_conns - len(self.keepalived_conns)
+        if self.alive and self._retire.count(self.nr_conns + streams, busy):
             self.log.warning(
                 "Worker %s hands over to a fresh one: %s", self.pid, self._retire.reason
             )
@@ -114,4 +117,9 @@ class PollingAcceptWorker(ThreadWorker):
         if detached:
             self.nr_conns -= 1  # no longer this worker's connection
             return
+        held = self.nr_conns
         super().finish_request(conn, fs)
+        # gunicorn counts a connection out twice when closing it raises (a TLS client that
+        # left during its handshake: its socket is closed already).  80 such clients took the
+        # count to -80, and with it the bound on connections and the end of a peak.
+        self.nr_conns = max(self.nr_conns, held - 1)

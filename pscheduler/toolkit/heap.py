@@ -55,8 +55,8 @@ def private_kb() -> int:
 
 class PeakRetire:
     """Tells a worker to hand over to a fresh process once a peak of ``least`` or more
-    connections (streams included) has gone (``quiet`` or fewer left, none of them a stream)
-    if, trimmed, it is more than ``growth`` bigger than it was before its first peak.
+    connections (streams included) has gone (``quiet`` or fewer left, all of them idle) if,
+    trimmed, it is more than ``growth`` bigger than it was before its first peak.
 
     Why a new process: what a peak allocated is freed, but not given back.  Python's small
     object allocator releases a 1 MB arena only once every object in it is gone, and the few
@@ -81,12 +81,13 @@ class PeakRetire:
         self.peaked = False
         self.reason = ""
 
-    def count(self, held: int, streams: int) -> bool:
-        """How many connections the worker holds now, how many of them are streams; whether
-        it should retire.  Called about once a second (reads one small /proc file)."""
+    def count(self, held: int, busy: int) -> bool:
+        """How many connections the worker holds now, how many of them it must not cut (its
+        streams, requests under way or awaited on a new connection); whether it should retire.
+        Called about once a second (reads one small /proc file)."""
         if self.growth < 0:
             return False
-        if held > self.quiet or streams:
+        if held > self.quiet or busy:
             self.peak = max(self.peak, held)
             return False
         peak, self.peak = self.peak, held

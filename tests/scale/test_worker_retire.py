@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,16 @@ def _events(stream: RawStream, kind: str) -> int:
     return stream.text().count(f"event: {kind}".encode())
 
 
+def _server_closed(port: int) -> bool:
+    """Whether the node closed its end of a connection the test closed first, from local
+    ``port``: the test's socket left FIN_WAIT2 for TIME_WAIT (or /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port:
+            return fields[3] == "06"
+    return True
+
+
 def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
     wait_for(lambda: _api_worker(node), 30, what="the API worker")
     worker = _api_worker(node)
@@ -81,7 +92,21 @@ def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
     assert not stream.closed
     assert _api_worker(node) == worker
 
+    # A stream whose request is under way when the last one leaves: the worker waits for it
+    # too (it used to retire, answer it "Connection: close" and end it as it exited).
+    late = RawStream(node, headers="X-Late: 1")  # its blank line, the request's end, not yet
+    port = stream.sock.getsockname()[1]
     stream.close()
+    wait_for(lambda: _server_closed(port), 30, what="the first stream closed")
+    time.sleep(2.5)  # two of the worker's one-second rounds, in which it used to retire
+    late.sock.sendall(b"\r\n")
+    _read_until([late], lambda s: b"event: ready" in s.data, 30, "the late stream's ready")
+    assert b"Connection: close" not in late.head
+    post_task(node, "idle", {"duration": "PT1S"})
+    _read_until([late], lambda s: _events(s, "task-created") >= 1, 30, "the late stream's event")
+    assert not late.closed and _api_worker(node) == worker
+
+    late.close()
     wait_for(lambda: _api_worker(node) not in (None, worker), 30, what="a fresh worker")
     assert "hands over to a fresh one" in node.log()
 

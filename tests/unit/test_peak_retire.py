@@ -15,13 +15,14 @@ class Sizes:
         return self.kb
 
 
-def _peak(retire: PeakRetire, sizes: Sizes, grown_to: int, streams_left: int = 0) -> bool:
-    """Quiet at 1,000 kB, a peak of 100 connections, then quiet again at ``grown_to`` kB."""
+def _peak(retire: PeakRetire, sizes: Sizes, grown_to: int, busy_left: int = 0) -> bool:
+    """Quiet at 1,000 kB, a peak of 100 connections, then down to 5 at ``grown_to`` kB,
+    ``busy_left`` of them busy (streams, requests)."""
     sizes.kb = 1000
     assert not retire.count(5, 0)
     assert not retire.count(100, 50)
     sizes.kb = grown_to
-    return retire.count(streams_left, streams_left)
+    return retire.count(5, busy_left)
 
 
 def test_a_worker_left_bigger_than_the_growth_allows_retires_and_says_why():
@@ -37,18 +38,17 @@ def test_growth_within_the_bound_is_kept_but_what_peaks_leave_adds_up():
     sizes = Sizes(1000)
     retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
     assert not _peak(retire, sizes, 1090)
-    sizes.kb = 1090
     assert not retire.count(5, 0)  # quiet at its new size: still measured from 1,000 kB
     assert not retire.count(100, 50)
     sizes.kb = 1180
     assert retire.count(0, 0)
 
 
-def test_a_worker_still_holding_a_stream_waits_for_it():
+def test_a_worker_still_holding_a_stream_or_a_request_waits_for_it():
     sizes = Sizes(1000)
     retire = PeakRetire(least=64, quiet=32, growth=0.1, size=sizes)
-    assert not _peak(retire, sizes, 2000, streams_left=1)
-    assert retire.count(0, 0)  # the last stream is gone: now
+    assert not _peak(retire, sizes, 2000, busy_left=1)
+    assert retire.count(5, 0)  # the last one is gone: now
 
 
 def test_a_small_peak_or_a_negative_growth_never_retires():
