@@ -233,21 +233,34 @@ def cpu_used(before: dict, after: dict) -> dict[str, float]:
     return out
 
 
+def machine_ticks() -> dict[str, int]:
+    """The machine's idle time and the time its hypervisor gave its cores to others (steal),
+    in clock ticks summed over the cores (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return {"machine idle": int(fields[4]), "machine steal": int(fields[8])}
+
+
 def cpu_windows(node: BenchNode, stop: threading.Event, out: list) -> None:
     """Per WINDOW seconds, the share of one core each part of the node used (where the time
-    of a latency stall went)."""
-    before = cpu_by_process(node, by_daemon=True)
+    of a latency stall went), and the machine's idle and stolen time: on a virtual machine a
+    stall with little idle left may be a neighbour's doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    before, machine = cpu_by_process(node, by_daemon=True), machine_ticks()
     while not stop.wait(WINDOW):
-        now = cpu_by_process(node, by_daemon=True)
-        out.append({k: v * 100 / WINDOW for k, v in cpu_used(before, now).items()})
-        before = now
+        now, machine_now = cpu_by_process(node, by_daemon=True), machine_ticks()
+        window = {k: v * 100 / WINDOW for k, v in cpu_used(before, now).items()}
+        for k, v in machine_now.items():
+            window[k] = (v - machine[k]) * 100 / tick / WINDOW
+        out.append(window)
+        before, machine = now, machine_now
 
 
 def print_cpu_windows(windows: list[dict]) -> None:
     if not windows:
         return
     print(
-        f"    CPU % of a core per {WINDOW} s (API, PostgreSQL, each daemon; load generator apart):"
+        f"    CPU % of a core per {WINDOW} s (API, PostgreSQL, each daemon; load generator apart;"
+        " the machine's idle and stolen time, all cores):"
     )
     for name in sorted({k for w in windows for k in w}):
         print(f"      {name:<10}" + " ".join(f"{w.get(name, 0):5.0f}" for w in windows))
