@@ -35,7 +35,7 @@ from pscheduler.api import stream_writer
 from pscheduler.toolkit import heap
 
 TRIM_PEAK = 64  # connections at once worth giving memory back for when half of them have gone
-RETIRE_QUIET = 32  # connections left (no stream) at which a peak is over
+RETIRE_QUIET = 32  # connections left, all idle, at which a peak is over
 
 
 class PollingAcceptWorker(ThreadWorker):
