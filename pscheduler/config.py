@@ -140,10 +140,13 @@ class Config:
                 continue
             if f.type in ("bool", bool):
                 setattr(config, f.name, raw.lower() in ("1", "true", "yes", "on"))
-            elif f.type in ("int", int):
-                setattr(config, f.name, int(raw))
-            elif f.type in ("float", float):
-                setattr(config, f.name, float(raw))
+            elif f.type in ("int", int, "float", float):
+                number = int if f.type in ("int", int) else float
+                try:
+                    setattr(config, f.name, number(raw))
+                except ValueError:
+                    kind = "an integer" if number is int else "a number"
+                    raise ValueError(f"{_ENV[f.name]}: expecting {kind}, not '{raw}'") from None
             else:
                 setattr(config, f.name, raw)
         return config

@@ -101,3 +101,27 @@ def test_single_process_needs_a_dsn(process, tmp_path):
     )
     assert r.returncode == 2
     assert "needs --dsn" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "variable, value, expecting",
+    [
+        ("PSCHEDULER_API_RETIRE_GROWTH", "lots", "a number"),
+        ("PSCHEDULER_API_WORKERS", "2.5", "an integer"),
+    ],
+)
+def test_a_setting_that_is_not_a_number_is_refused_in_one_line(
+    variable, value, expecting, tmp_path
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PSCHEDULER_")}
+    r = subprocess.run(
+        [SERVER, "--state-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**env, variable: value},
+    )
+    assert r.returncode == 2
+    assert (
+        r.stderr.strip() == f"pscheduler-server: {variable}: expecting {expecting}, not '{value}'"
+    )

@@ -341,8 +341,8 @@ def run_process(name: str, config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
-    config = build_config(args)
     try:
+        config = build_config(args)
         validate_lists(config.archive_allow, config.archive_deny)
     except ValueError as exc:
         print(f"pscheduler-server: {exc}", file=sys.stderr)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +49,16 @@ def _api_worker(node: Node) -> int | None:
                 api[int(pid)] = ppid
     workers = [pid for pid, ppid in api.items() if ppid in api]
     return workers[0] if len(workers) == 1 else None
+
+
+def _heartbeat(pid: int) -> float:
+    """When the worker last told its master it is alive: gunicorn touches an unlinked file
+    once a round of the worker's loop, the round in which it also decides whether to retire."""
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            if "wgunicorn-" in os.readlink(f"/proc/{pid}/fd/{fd}"):
+                return os.stat(f"/proc/{pid}/fd/{fd}").st_mtime
+    raise AssertionError(f"worker {pid} has no heartbeat file")
 
 
 def _open_fds(pid: int) -> int:
@@ -99,7 +108,11 @@ def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
     port = stream.sock.getsockname()[1]
     stream.close()
     wait_for(lambda: _server_closed(port), 30, what="the first stream closed")
-    time.sleep(2.5)  # two of the worker's one-second rounds, in which it used to retire
+    # Three beats of the worker's loop: two whole rounds after the close, in which it used to
+    # retire.
+    for _ in range(3):
+        beat = _heartbeat(worker)
+        wait_for(lambda beat=beat: _heartbeat(worker) != beat, 10, what="the worker's loop")
     late.sock.sendall(b"\r\n")
     _read_until([late], lambda s: b"event: ready" in s.data, 30, "the late stream's ready")
     assert b"Connection: close" not in late.head
