@@ -61,6 +61,17 @@ def _worker_exit(server, worker) -> None:
     stream_writer.drain(2.0)
 
 
+def _child_exit(server, worker) -> None:
+    """In the master, once a worker is gone: its request counts join those of earlier ones.
+    Nothing here may stop the master (an unreadable file is left as it is)."""
+    from pscheduler.node.metrics import fold_dead_worker
+
+    try:
+        fold_dead_worker(worker.pid)
+    except Exception:
+        server.log.exception("Could not fold the request metrics of worker %s", worker.pid)
+
+
 def _pre_fork(server, worker) -> None:
     """The master's objects (the whole API package is imported before the fork) move to the
     collector's permanent generation: a worker's collections no longer write to their headers,
@@ -111,6 +122,7 @@ class _Gunicorn(BaseApplication):
             "post_fork": _post_fork,
             "post_worker_init": _post_worker_init,
             "worker_exit": _worker_exit,
+            "child_exit": _child_exit,
         }
         if c.tls:
             settings["certfile"] = c.cert

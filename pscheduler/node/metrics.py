@@ -6,13 +6,17 @@ is lost when a process dies.  The one in-process measurement, the API request la
 histogram, uses prometheus_client's multiprocess mode: ``prepare_multiprocess_dir`` (called
 by the API server before gunicorn forks) points ``PROMETHEUS_MULTIPROC_DIR`` at
 ``<state dir>/prometheus`` and empties it, so every worker writes its own file and any worker
-sums them all.  A process that was not prepared (an app built in a test) keeps the histogram
-in memory, for itself only.
+sums them all.  When a worker exits (a hand-over after a peak, a restart), the master folds
+its file into one kept for every worker gone (``fold_dead_worker``), so the counts survive and
+the directory does not grow with each worker the node ever had.  A process that was not
+prepared (an app built in a test) keeps the histogram in memory, for itself only.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import fcntl
 import logging
 import os
 import shutil
@@ -32,6 +36,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RECENT_WINDOW = "PT1H"
 QUANTILES = ("0.5", "0.9", "0.99")
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+GONE_FILE = "histogram_gone.db"  # the counts of every worker that exited, summed
+LOCK_FILE = ".lock"  # held shared by a scrape, exclusive by a fold
 
 _histogram = None
 _paused_until = 0.0
@@ -79,8 +85,61 @@ def prepare_multiprocess_dir(state_dir: str) -> str:
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path, mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)  # the workers' files under it are then private whatever their mode
+    # Made now: on a full disk later, a scrape still opens it (O_CREAT of an existing file).
+    os.close(os.open(os.path.join(path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600))
     os.environ[MULTIPROC_ENV] = path
     return path
+
+
+@contextlib.contextmanager
+def _directory_lock(path: str, exclusive: bool):
+    """A scrape reads every file of the directory; a fold replaces one and removes another.
+    The lock keeps a scrape from seeing a worker's counts twice (or not at all), which a
+    Prometheus server would take for a counter reset, or a file vanish under its read."""
+    fd = os.open(os.path.join(path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def fold_dead_worker(pid: int) -> None:
+    """Adds an exited worker's request counts to ``GONE_FILE`` and removes its own file.
+
+    Run by gunicorn's master (``child_exit``).  On any error (a full disk) the worker's file
+    stays where it is, still counted by every scrape, and a later fold may take it.
+    """
+    path = os.environ.get(MULTIPROC_ENV)
+    dead = os.path.join(path or "", f"histogram_{pid}.db")
+    if not path or not os.path.exists(dead):
+        return
+    from prometheus_client.mmap_dict import MmapedDict
+
+    _reserve_metric_files()  # a full disk is then an OSError here, not a SIGBUS of the master
+    gone = os.path.join(path, GONE_FILE)
+    fresh = os.path.join(path, GONE_FILE + ".new")  # not *.db: no scrape reads it
+    try:
+        with _directory_lock(path, exclusive=True):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(fresh)  # left by a fold cut short: MmapedDict would add to it
+            totals: dict[str, float] = {}
+            for name in (gone, dead):
+                if os.path.exists(name):
+                    for key, value, _, _ in MmapedDict.read_all_values_from_file(name):
+                        totals[key] = totals.get(key, 0.0) + value
+            merged = MmapedDict(fresh)
+            try:
+                for key, value in totals.items():
+                    merged.write_value(key, value, 0.0)
+            finally:
+                merged.close()
+            os.replace(fresh, gone)
+            os.unlink(dead)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(fresh)
+        log.error("Request metrics of worker %d kept in their own file: %s", pid, exc)
 
 
 def _multiprocess() -> bool:
@@ -118,6 +177,20 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     except OSError as exc:
         _paused_until = time.monotonic() + 60.0
         _throttle.log(log, logging.ERROR, "observe", "Request metrics paused a minute: %s", exc)
+
+
+class _Workers:
+    """Offers every API worker's histogram, those alive and those gone, to a scrape registry
+    (multiprocess mode)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def collect(self):
+        from prometheus_client import multiprocess
+
+        with _directory_lock(self.path, exclusive=False):
+            return list(multiprocess.MultiProcessCollector(None, self.path).collect())
 
 
 class _Local:
@@ -275,9 +348,7 @@ def _generate(db: Database, state_dir: str | None) -> bytes:
     if state_dir:
         registry.register(StorageCollector(state_dir))
     if _multiprocess():
-        from prometheus_client import multiprocess
-
-        multiprocess.MultiProcessCollector(registry)
+        registry.register(_Workers(os.environ[MULTIPROC_ENV]))
     else:
         registry.register(_Local())
     registry.register(DatabaseCollector(db))

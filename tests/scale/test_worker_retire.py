@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Node, wait_for
+from tests.interfaces.test_metrics import scrape
 from tests.live.live_helpers import post_task
 from tests.scale.test_event_streams import CLOSE_WAIT, RawStream, _read_until, _server_sockets
 
@@ -81,6 +82,19 @@ def _server_closed(port: int) -> bool:
     return True
 
 
+def _hostname_requests(node: Node) -> float:
+    family = scrape(node).get("pscheduler_api_request_duration_seconds")
+    return sum(
+        s.value
+        for s in (family.samples if family else ())
+        if s.name.endswith("_count") and s.labels["route"] == "/pscheduler/hostname"
+    )
+
+
+def _metric_files(node: Node) -> set[str]:
+    return {f for f in os.listdir(Path(node.state_dir) / "prometheus") if f.endswith(".db")}
+
+
 def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
     wait_for(lambda: _api_worker(node), 30, what="the API worker")
     worker = _api_worker(node)
@@ -120,9 +134,19 @@ def test_a_worker_retires_after_a_peak_once_its_last_stream_is_gone(node):
     _read_until([late], lambda s: _events(s, "task-created") >= 1, 30, "the late stream's event")
     assert not late.closed and _api_worker(node) == worker
 
+    # Requests the old worker served stay counted once it is gone.
+    for _ in range(5):
+        assert node.get("hostname").ok
+    wait_for(lambda: _hostname_requests(node) == 5, 5, interval=0.3, what="5 requests counted")
+    assert f"histogram_{worker}.db" in _metric_files(node)
+
     late.close()
     wait_for(lambda: _api_worker(node) not in (None, worker), 30, what="a fresh worker")
     assert "hands over to a fresh one" in node.log()
+    # Its counts joined those of workers gone: one file for all of them, not one each.
+    wait_for(lambda: f"histogram_{worker}.db" not in _metric_files(node), 10, what="the fold")
+    assert "histogram_gone.db" in _metric_files(node)
+    assert _hostname_requests(node) == 5
 
     # The fresh worker serves requests and streams.
     assert node.get("api").status_code == 200
