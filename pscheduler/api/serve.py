@@ -62,12 +62,13 @@ def _worker_exit(server, worker) -> None:
 
 
 def _child_exit(server, worker) -> None:
-    """In the master, once a worker is gone: its request counts join those of earlier ones.
-    Nothing here may stop the master (an unreadable file is left as it is)."""
-    from pscheduler.node.metrics import fold_dead_worker
+    """In the master, once a worker is gone (no longer in ``server.WORKERS``): its request
+    counts join those of earlier ones.  Nothing here may stop the master (an unreadable file
+    is left as it is)."""
+    from pscheduler.node.metrics import fold_gone_workers
 
     try:
-        fold_dead_worker(worker.pid)
+        fold_gone_workers(server.WORKERS)
     except Exception:
         server.log.exception("Could not fold the request metrics of worker %s", worker.pid)
 

@@ -7,7 +7,7 @@ histogram, uses prometheus_client's multiprocess mode: ``prepare_multiprocess_di
 by the API server before gunicorn forks) points ``PROMETHEUS_MULTIPROC_DIR`` at
 ``<state dir>/prometheus`` and empties it, so every worker writes its own file and any worker
 sums them all.  When a worker exits (a hand-over after a peak, a restart), the master folds
-its file into one kept for every worker gone (``fold_dead_worker``), so the counts survive and
+its file into one kept for every worker gone (``fold_gone_workers``), so the counts survive and
 the directory does not grow with each worker the node ever had.  A process that was not
 prepared (an app built in a test) keeps the histogram in memory, for itself only.
 """
@@ -22,6 +22,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from pscheduler.db import Database, DatabaseUnavailable, Reads
@@ -91,28 +92,59 @@ def prepare_multiprocess_dir(state_dir: str) -> str:
     return path
 
 
+FOLD_WAIT = 0.5  # seconds a fold waits for the scrapes under way before it leaves it for later
+
+
 @contextlib.contextmanager
 def _directory_lock(path: str, exclusive: bool):
-    """A scrape reads every file of the directory; a fold replaces one and removes another.
+    """A scrape reads every file of the directory; a fold replaces one and removes others.
     The lock keeps a scrape from seeing a worker's counts twice (or not at all), which a
-    Prometheus server would take for a counter reset, or a file vanish under its read."""
+    Prometheus server would take for a counter reset, or a file vanish under its read.
+
+    A fold, in gunicorn's master, waits at most ``FOLD_WAIT`` (``BlockingIOError``): a worker
+    stuck in a scrape must not stop the master that would kill it."""
     fd = os.open(os.path.join(path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        else:
+            deadline = time.monotonic() + FOLD_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.01)
         yield
     finally:
         os.close(fd)
 
 
-def fold_dead_worker(pid: int) -> None:
-    """Adds an exited worker's request counts to ``GONE_FILE`` and removes its own file.
+def _worker_files(path: str) -> dict[int, str]:
+    """The per-process files of the directory, by pid."""
+    files = {}
+    for name in os.listdir(path):
+        stem, _, pid = name.removesuffix(".db").rpartition("_")
+        if stem == "histogram" and name.endswith(".db") and pid.isdigit():
+            files[int(pid)] = os.path.join(path, name)
+    return files
 
-    Run by gunicorn's master (``child_exit``).  On any error (a full disk) the worker's file
-    stays where it is, still counted by every scrape, and a later fold may take it.
+
+def fold_gone_workers(alive: Collection[int]) -> None:
+    """Adds the request counts of every process not ``alive`` to ``GONE_FILE`` and removes
+    their own files.
+
+    Run by gunicorn's master when a worker exits (``child_exit``).  On any error (a full disk,
+    a scrape that holds the directory) the files stay where they are, still counted by every
+    scrape, and the next fold takes them.
     """
     path = os.environ.get(MULTIPROC_ENV)
-    dead = os.path.join(path or "", f"histogram_{pid}.db")
-    if not path or not os.path.exists(dead):
+    if not path or not os.path.isdir(path):
+        return
+    dead = [name for pid, name in _worker_files(path).items() if pid not in alive]
+    if not dead:
         return
     from prometheus_client.mmap_dict import MmapedDict
 
@@ -124,10 +156,9 @@ def fold_dead_worker(pid: int) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(fresh)  # left by a fold cut short: MmapedDict would add to it
             totals: dict[str, float] = {}
-            for name in (gone, dead):
-                if os.path.exists(name):
-                    for key, value, _, _ in MmapedDict.read_all_values_from_file(name):
-                        totals[key] = totals.get(key, 0.0) + value
+            for name in [gone, *dead] if os.path.exists(gone) else dead:
+                for key, value, _, _ in MmapedDict.read_all_values_from_file(name):
+                    totals[key] = totals.get(key, 0.0) + value
             merged = MmapedDict(fresh)
             try:
                 for key, value in totals.items():
@@ -135,11 +166,12 @@ def fold_dead_worker(pid: int) -> None:
             finally:
                 merged.close()
             os.replace(fresh, gone)
-            os.unlink(dead)
+            for name in dead:
+                os.unlink(name)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(fresh)
-        log.error("Request metrics of worker %d kept in their own file: %s", pid, exc)
+        log.error("Request metrics of %d exited workers left for a later fold: %s", len(dead), exc)
 
 
 def _multiprocess() -> bool:

@@ -1,8 +1,9 @@
-"""An exited API worker's request counts are folded into one file kept for all workers gone
-(pscheduler.node.metrics.fold_dead_worker), with real prometheus_client files."""
+"""Exited API workers' request counts are folded into one file kept for all workers gone
+(pscheduler.node.metrics.fold_gone_workers), with real prometheus_client files."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 
@@ -26,6 +27,10 @@ def _write(path: str, values: dict[str, float]) -> None:
     d.close()
 
 
+def _read(path: str) -> dict[str, float]:
+    return {k: v for k, v, _, _ in MmapedDict.read_all_values_from_file(path)}
+
+
 def _scraped(directory: str) -> dict[tuple, float]:
     """What a scrape of the directory reports, sample by sample."""
     return {
@@ -33,6 +38,10 @@ def _scraped(directory: str) -> dict[tuple, float]:
         for family in metrics._Workers(directory).collect()
         for s in family.samples
     }
+
+
+def _files(directory: str) -> list[str]:
+    return sorted(f for f in os.listdir(directory) if f.endswith(".db"))
 
 
 @pytest.fixture
@@ -47,38 +56,40 @@ def test_folds_add_up_and_a_scrape_reports_the_same(directory):
     _write(f"{directory}/histogram_103.db", {_key("/b"): 4.0})
     before = _scraped(directory)
 
-    metrics.fold_dead_worker(101)
-    metrics.fold_dead_worker(102)
-    assert sorted(f for f in os.listdir(directory) if f.endswith(".db")) == [
-        "histogram_103.db",  # alive: untouched
-        metrics.GONE_FILE,
-    ]
-    gone = {
-        k: v
-        for k, v, _, _ in MmapedDict.read_all_values_from_file(f"{directory}/{metrics.GONE_FILE}")
-    }
-    assert gone == {_key("/a"): 1.75, _key("/b"): 2.0}
+    metrics.fold_gone_workers({102, 103})
+    metrics.fold_gone_workers({103})
+    assert _files(directory) == ["histogram_103.db", metrics.GONE_FILE]  # 103 is alive
+    assert _read(f"{directory}/{metrics.GONE_FILE}") == {_key("/a"): 1.75, _key("/b"): 2.0}
     assert _scraped(directory) == before
 
 
-def test_a_worker_without_a_file_and_a_fold_cut_short_change_nothing(directory):
-    metrics.fold_dead_worker(7)  # served nothing: no file
-    assert not os.path.exists(f"{directory}/{metrics.GONE_FILE}")
+def test_nothing_to_fold_and_a_fold_cut_short_change_nothing(directory):
+    metrics.fold_gone_workers(set())  # no worker served anything
+    assert _files(directory) == []
     # A fold killed between writing the new file and putting it in place left this behind.
     _write(f"{directory}/{metrics.GONE_FILE}.new", {_key("/a"): 100.0})
     _write(f"{directory}/histogram_8.db", {_key("/a"): 3.0})
-    metrics.fold_dead_worker(8)
-    gone = MmapedDict.read_all_values_from_file(f"{directory}/{metrics.GONE_FILE}")
-    assert [(k, v) for k, v, _, _ in gone] == [(_key("/a"), 3.0)]
+    metrics.fold_gone_workers(set())
+    assert _read(f"{directory}/{metrics.GONE_FILE}") == {_key("/a"): 3.0}
     assert not os.path.exists(f"{directory}/{metrics.GONE_FILE}.new")
 
 
-def test_an_unwritable_fold_keeps_the_worker_file(directory, caplog):
+def test_a_fold_that_cannot_be_made_leaves_the_files_for_the_next(directory, caplog):
     _write(f"{directory}/histogram_9.db", {_key("/a"): 3.0})
     before = _scraped(directory)
     os.mkdir(f"{directory}/{metrics.GONE_FILE}")  # os.replace onto a directory fails
-    metrics.fold_dead_worker(9)
-    assert os.path.exists(f"{directory}/histogram_9.db")
-    assert "kept in their own file" in caplog.text
+    metrics.fold_gone_workers(set())
+    assert "left for a later fold" in caplog.text
     os.rmdir(f"{directory}/{metrics.GONE_FILE}")
-    assert _scraped(directory) == before
+    assert _files(directory) == ["histogram_9.db"] and _scraped(directory) == before
+
+    # A scrape that holds the directory (a stuck worker): the fold does not wait for it.
+    scrape = os.open(f"{directory}/{metrics.LOCK_FILE}", os.O_RDWR)
+    fcntl.flock(scrape, fcntl.LOCK_SH)
+    try:
+        metrics.fold_gone_workers(set())
+        assert _files(directory) == ["histogram_9.db"]
+    finally:
+        os.close(scrape)
+    metrics.fold_gone_workers(set())  # the next one takes it
+    assert _files(directory) == [metrics.GONE_FILE] and _scraped(directory) == before
