@@ -298,7 +298,7 @@ def settle(node: BenchNode, endpoints, timeout: float = 60) -> None:
     """Before memory is measured after a round: wait (bounded) until the node's processes
     stay the same for 5 s (a worker the round left bigger hands over to a fresh one,
     pscheduler/toolkit/heap.py), then have every endpoint served on fresh connections, so a
-    fresh worker is measured at its working size, as every process is after phase 3."""
+    fresh worker is measured at its working size, as every process is after phase 4a."""
     deadline = time.monotonic() + timeout
     pids, since = set(node_pids(node)), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < 5:

@@ -6,6 +6,7 @@ same variables a systemd environment file sets, so a process started alone behav
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from dataclasses import dataclass, fields
@@ -143,10 +144,13 @@ class Config:
             elif f.type in ("int", int, "float", float):
                 number = int if f.type in ("int", int) else float
                 try:
-                    setattr(config, f.name, number(raw))
+                    value = number(raw)
+                    if not math.isfinite(value):  # nan would pass every comparison's test
+                        raise ValueError(raw)
                 except ValueError:
                     kind = "an integer" if number is int else "a number"
                     raise ValueError(f"{_ENV[f.name]}: expecting {kind}, not '{raw}'") from None
+                setattr(config, f.name, value)
             else:
                 setattr(config, f.name, raw)
         return config

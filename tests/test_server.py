@@ -107,6 +107,7 @@ def test_single_process_needs_a_dsn(process, tmp_path):
     "variable, value, expecting",
     [
         ("PSCHEDULER_API_RETIRE_GROWTH", "lots", "a number"),
+        ("PSCHEDULER_API_RETIRE_GROWTH", "nan", "a number"),
         ("PSCHEDULER_API_WORKERS", "2.5", "an integer"),
     ],
 )

@@ -21,17 +21,17 @@ POOL = inspect.signature(Database).parameters["maxconn"].default  # each API wor
 # its wait, those beyond the pools would get a 503 after API_WAIT_FOR_CONNECTION seconds.
 WAITERS = WORKERS * POOL + 8
 
-API_CONNECTIONS = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE query LIKE 'LISTEN%%') AS listening
+LISTENING = """
+SELECT count(*) AS listening
 FROM pg_stat_activity
 WHERE datname = current_database() AND application_name LIKE 'pscheduler-api%%'
+  AND query LIKE 'LISTEN%%'
 """
 
 
-def _connections(node) -> tuple[int, int]:
-    row = sql(node, API_CONNECTIONS)[0]
-    return row["total"], row["listening"]
+def _listening(node) -> int:
+    """The API's LISTEN connections."""
+    return sql(node, LISTENING)[0]["listening"]
 
 
 def _scheduler_pid(node) -> int:
@@ -52,7 +52,7 @@ def test_runs_first_waits_for_a_later_run_without_extra_connections(make_node):
     def every_worker_listens() -> bool:
         r = _fresh_get(node, warm + "/runs/first", wait="10", **{"wait-local": ""})
         assert r.status_code == 200, r.text
-        return _connections(node)[1] == WORKERS
+        return _listening(node) == WORKERS
 
     # Each worker opens its one LISTEN connection on its first wait.
     wait_for(every_worker_listens, timeout=30, interval=0.1, what="a listener in every worker")
@@ -61,7 +61,7 @@ def test_runs_first_waits_for_a_later_run_without_extra_connections(make_node):
         stream = s.get(node.url("events"), stream=True, timeout=10)
         assert stream.status_code == 200
         next(stream.iter_lines())
-        assert _connections(node)[1] == WORKERS
+        assert _listening(node) == WORKERS
 
         scheduler = _scheduler_pid(node)
         os.kill(scheduler, signal.SIGSTOP)  # no run can be placed until it continues
@@ -78,11 +78,11 @@ def test_runs_first_waits_for_a_later_run_without_extra_connections(make_node):
             samples = []
             deadline = time.monotonic() + 2 * API_WAIT_FOR_CONNECTION + 1
             while time.monotonic() < deadline:  # watch while they arrive and wait
-                samples.append(_connections(node))
+                samples.append(_listening(node))
                 threads[0].join(0.1)
             # None was refused for want of a connection: the waiters hold none.
             assert not answers, [(a.status_code, a.text[:80]) for a in answers]
-            assert all(listening == WORKERS for _, listening in samples), samples
+            assert all(listening == WORKERS for listening in samples), samples
         finally:
             os.kill(scheduler, signal.SIGCONT)
         for t in threads:
