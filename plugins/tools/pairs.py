@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pscheduler_plugins.tools.iperf3 import _child, free_port, setup_time
+from pscheduler_plugins.tools.iperf3 import _child, free_ports, setup_time
 from pscheduler_plugins.tools.listening import wait_listening
 
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
@@ -45,7 +45,7 @@ class Pair:
 
     def participant_data(self, test: dict, participant: int) -> dict:
         if participant == 1:
-            return {"schema": 1, "ports": [free_port() for _ in range(self.ports)]}
+            return {"schema": 1, "ports": free_ports(self.ports)}
         return {"schema": 1}
 
     def outcome(self, done, argv: list[str], spec: dict) -> dict:
@@ -87,7 +87,7 @@ class Pair:
                 return self.outcome(done, argv, spec)
 
     def _loopback(self, spec: dict, start: dt.datetime, control) -> dict:
-        ports = [free_port() for _ in range(self.ports)]
+        ports = free_ports(self.ports)
         s_argv = self.server(spec, ports)
         if not control.sleep_until(start):
             return {"schema": 1, "succeeded": False, "error": "Run was cancelled."}

@@ -10,11 +10,11 @@ import pytest
 
 from tests.e2e.netns import in_namespace, namespace
 from tests.e2e.test_measurements import measured, tool_diags
-from tests.helpers import free_port, require_program
+from tests.helpers import free_port, free_ports, require_program
 
 
 def direct_nuttcp() -> float:
-    ctl, data = free_port(), free_port()
+    ctl, data = free_ports(2)
     server = subprocess.Popen(["nuttcp", "-1", "--nofork", "-P", str(ctl), "-p", str(data)])
     try:
         out = ""
