@@ -7,7 +7,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -15,13 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from pscheduler.toolkit import ports
+
 SERVER = str(Path(sys.executable).parent / "pscheduler-server")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port("127.0.0.1")
 
 
 def percentile(values: list[float], p: float) -> float:

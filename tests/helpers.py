@@ -18,7 +18,8 @@ import psycopg2
 import pytest
 import requests
 import urllib3
-from pscheduler_plugins.tools.iperf3 import free_ports as tool_free_ports
+
+from pscheduler.toolkit import ports
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -42,12 +43,11 @@ def require_program(name: str) -> str:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    return free_ports(1, host)[0]
+    return ports.free_port(host)
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct free ports (bound together, so the kernel cannot repeat one)."""
-    return tool_free_ports(count, host)
+    return ports.free_ports(count, host)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):

@@ -41,6 +41,7 @@ from pscheduler_plugins.tools.listening import wait_listening
 
 from pscheduler.hookspecs import Tool, hookimpl
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
+from pscheduler.toolkit.ports import free_port
 from pscheduler.toolkit.program import RunControl
 
 ALLOWED = {
@@ -120,28 +121,6 @@ def _version() -> str | None:
         return None
     match = re.search(r"iperf (\S+)", out)
     return match[1] if match else None
-
-
-def free_port(host: str = "") -> int:
-    return free_ports(1, host)[0]
-
-
-def free_ports(count: int, host: str = "") -> list[int]:
-    """``count`` distinct free ports, ascending.
-
-    The sockets are held bound together: one at a time, the kernel may hand out the same
-    port twice (nuttcp then refuses a control port equal to its data port).  Ascending keeps
-    a control port (the first) below the data ports a program numbers upwards from the next.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sockets = [socket.socket(family) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        return sorted(sock.getsockname()[1] for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 # The RSA pair that carries a run's credentials from client to server (iperf3 --rsa-*-key-

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pscheduler_plugins.tools.iperf3 import _child, free_ports, setup_time
+from pscheduler_plugins.tools.iperf3 import _child, setup_time
 from pscheduler_plugins.tools.listening import wait_listening
 
 from pscheduler.toolkit.iso8601 import parse_duration, parse_timestamp
+from pscheduler.toolkit.ports import free_ports
 
 DEFAULT_DURATION = 10.0
 RETRY_FOR = 3.0  # seconds a client keeps retrying a refused connection
